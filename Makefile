@@ -1,0 +1,49 @@
+# The README's two commands are `make run` and `make test`; each sets itself up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: migrate, seed the demo (idempotent), print demo logins, serve on http://127.0.0.1:5000
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@echo "\nOpen http://$(HOST):$(PORT)/ in your browser.\n"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## test: the whole suite on SQLite, then on PostgreSQL when CHOUNAIKAI_TEST_POSTGRES_URL is set
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$CHOUNAIKAI_TEST_POSTGRES_URL" ]; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else \
+		echo "CHOUNAIKAI_TEST_POSTGRES_URL is not set: PostgreSQL run skipped."; \
+	fi
+
+test-sqlite: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	CHOUNAIKAI_TEST_DATABASE_URL="$$CHOUNAIKAI_TEST_POSTGRES_URL" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/read_path.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,91 @@
+"""chounaikai: a digital neighborhood association (デジタル町内会)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import database, errors, i18n, security
+from .config import build_config
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application.  ``config`` overrides settings (tests pass theirs here)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(build_config(Path(app.instance_path), config))
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    i18n.init_app(app)
+    database.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from .auth.sessions import load_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("このページを見るにはログインしてください。")
+    login_manager.user_loader(load_user)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .associations.routes import bp as associations_bp
+    from .auth.routes import bp as auth_bp
+    from .circulars.routes import bp as circulars_bp
+    from .main.routes import bp as main_bp
+    from .staff.routes import bp as staff_bp
+
+    for blueprint in (main_bp, auth_bp, associations_bp, circulars_bp, staff_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from . import permissions
+    from .formatting import register_filters
+
+    register_filters(app)
+
+    @app.context_processor
+    def _locale_context() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        from .models import utcnow
+
+        locale = get_locale()
+        return {
+            "html_lang": str(locale).replace("_", "-") if locale else "ja",
+            "now_utc": utcnow(),
+        }
+
+    app.jinja_env.globals.update(
+        can_lead=permissions.can_lead,
+        can_see_block=permissions.can_see_block,
+        languages=i18n.LANGUAGES,
+    )

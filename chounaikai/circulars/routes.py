@@ -1,0 +1,165 @@
+"""Circular pages for residents and leaders."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..associations.services import get_association
+from ..database import writes_on_get
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..forms import flag, local_datetime, text
+from ..models import Attachment, MemberRole
+from ..permissions import require_member, require_role
+from . import attachments as files
+from . import receipts, services
+
+bp = Blueprint("circulars", __name__)
+
+
+def _input_from_form() -> services.CircularInput:
+    block_ids = tuple(int(v) for v in request.form.getlist("block_ids") if v.isdigit())
+    return services.CircularInput(
+        title=text("title"), body_md=text("body"), audience_all=text("audience") != "blocks",
+        block_ids=block_ids, publish_at=local_datetime("publish_at"),
+        deadline_at=local_datetime("deadline_at"), ack_required=flag("ack_required"))
+
+
+def _uploads() -> list[services.Upload]:
+    return [services.Upload(f.filename or "", f.read())
+            for f in request.files.getlist("files") if f and f.filename]
+
+
+@bp.get("/a/<int:association_id>/circulars")
+@login_required
+def inbox(association_id: int):
+    items = services.inbox(user=current_user, association_id=association_id)
+    return render_template("circulars/inbox.html", association=get_association(association_id),
+                           items=items, unread=services.unread_count(items))
+
+
+@bp.get("/circulars/<int:circular_id>")
+@login_required
+def show(circular_id: int):
+    circular = services.visible_circular(user=current_user, circular_id=circular_id)
+    return render_template("circulars/show.html", circular=circular,
+                           receipt=services.receipt_for(user=current_user, circular_id=circular_id))
+
+
+@bp.post("/circulars/<int:circular_id>/read")
+@login_required
+def mark_read(circular_id: int):
+    """Called by the page's script on open (a POST, never a GET side effect)."""
+    receipt = services.mark_read(user=current_user, circular_id=circular_id)
+    if request.accept_mimetypes.best == "application/json":
+        return {"read_at": receipt.read_at.isoformat()}
+    return redirect(url_for("circulars.show", circular_id=circular_id))
+
+
+@bp.post("/circulars/<int:circular_id>/ack")
+@login_required
+def acknowledge(circular_id: int):
+    services.acknowledge(user=current_user, circular_id=circular_id)
+    flash(_("ありがとうございます。確認を記録しました。"), "success")
+    return redirect(url_for("circulars.show", circular_id=circular_id))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    item = db.session.get(Attachment, attachment_id)
+    if item is None:
+        abort(404)
+    services.visible_circular(user=current_user, circular_id=item.circular_id)
+    inline = item.content_type != files.PDF
+    response = send_file(files.path_of(item.stored_name), mimetype=item.content_type,
+                         as_attachment=not inline, download_name=item.original_name,
+                         max_age=0)
+    if inline:
+        response.headers["Content-Disposition"] = response.headers.get(
+            "Content-Disposition", "inline")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/a/<int:association_id>/circulars/manage")
+@login_required
+def manage(association_id: int):
+    items = services.leader_list(actor=current_user, association_id=association_id)
+    return render_template("circulars/manage.html", association=get_association(association_id),
+                           items=items)
+
+
+@bp.get("/a/<int:association_id>/circulars/new")
+@login_required
+def new(association_id: int):
+    require_role(current_user, association_id, MemberRole.LEADER)
+    return render_template("circulars/edit.html", association=get_association(association_id),
+                           circular=None, form={})
+
+
+@bp.post("/a/<int:association_id>/circulars")
+@login_required
+def create(association_id: int):
+    try:
+        circular = services.create_circular(actor=current_user, association_id=association_id,
+                                            data=_input_from_form(), uploads=_uploads())
+    except ValidationFailed as error:
+        return render_template("circulars/edit.html", association=get_association(association_id),
+                               circular=None, form=request.form, error=error), 400
+    flash(_("回覧を保存しました。"), "success")
+    return redirect(url_for("circulars.status", circular_id=circular.id))
+
+
+@bp.get("/circulars/<int:circular_id>/edit")
+@login_required
+def edit(circular_id: int):
+    circular = services.visible_circular(user=current_user, circular_id=circular_id)
+    require_role(current_user, circular.association_id, MemberRole.LEADER)
+    return render_template("circulars/edit.html", association=circular.association,
+                           circular=circular, form={})
+
+
+@bp.post("/circulars/<int:circular_id>/edit")
+@login_required
+def update(circular_id: int):
+    try:
+        circular = services.correct_circular(actor=current_user, circular_id=circular_id,
+                                             data=_input_from_form(), uploads=_uploads())
+    except ValidationFailed as error:
+        circular = services.visible_circular(user=current_user, circular_id=circular_id)
+        return render_template("circulars/edit.html", association=circular.association,
+                               circular=circular, form=request.form, error=error), 400
+    flash(_("回覧を訂正しました。住民には訂正されたことが表示されます。"), "success")
+    return redirect(url_for("circulars.status", circular_id=circular.id))
+
+
+@bp.get("/circulars/<int:circular_id>/status")
+@login_required
+@writes_on_get
+def status(circular_id: int):
+    report = receipts.status_report(actor=current_user, circular_id=circular_id)
+    return render_template("circulars/status.html", report=report,
+                           membership=require_member(current_user,
+                                                     report.circular.association_id))
+
+
+@bp.post("/circulars/<int:circular_id>/paper/<int:household_id>")
+@login_required
+def paper_receipt(circular_id: int, household_id: int):
+    receipts.record_paper_receipt(actor=current_user, circular_id=circular_id,
+                                  household_id=household_id, acknowledge=flag("acknowledge"))
+    flash(_("紙での確認を記録しました。"), "success")
+    return redirect(url_for("circulars.status", circular_id=circular_id))

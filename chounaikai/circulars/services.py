@@ -1,0 +1,215 @@
+"""Use cases for circulars: write, correct, list, read, acknowledge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..database import after_rollback
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..models import Attachment, Block, Circular, MemberRole, Receipt, User, circular_blocks, utcnow
+from ..permissions import circular_reaches, has_role, require_member, require_role
+from . import attachments as files
+from .receipts import upsert_receipt
+from .rendering import render_markdown
+
+MAX_TITLE = 200
+MAX_BODY = 20_000
+
+
+@dataclass(frozen=True)
+class CircularInput:
+    """What a leader submits; the same for the web form and the API."""
+
+    title: str
+    body_md: str
+    audience_all: bool = True
+    block_ids: tuple[int, ...] = ()
+    publish_at: datetime | None = None
+    deadline_at: datetime | None = None
+    ack_required: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def _validate(association_id: int, data: CircularInput) -> list[Block]:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = _("入力してください")
+    elif len(data.title) > MAX_TITLE:
+        errors["title"] = _("%(n)d文字以内にしてください。", n=MAX_TITLE)
+    if not data.body_md.strip():
+        errors["body"] = _("入力してください")
+    elif len(data.body_md) > MAX_BODY:
+        errors["body"] = _("%(n)d文字以内にしてください。", n=MAX_BODY)
+    for field in ("publish_at", "deadline_at"):
+        value = getattr(data, field)
+        if value is not None and value.tzinfo is None:
+            errors[field] = _("タイムゾーンを指定してください。")
+    if data.deadline_at and data.deadline_at <= (data.publish_at or utcnow()):
+        errors["deadline_at"] = _("締め切りは公開日時より後にしてください。")
+    blocks: list[Block] = []
+    if not data.audience_all:
+        blocks = list(db.session.scalars(select(Block).where(
+            Block.id.in_(data.block_ids), Block.association_id == association_id)))
+        if not blocks or len(blocks) != len(set(data.block_ids)):
+            errors["block_ids"] = _("この町内会の班を1つ以上選んでください。")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return blocks
+
+
+def _attach(circular: Circular, uploads: list[Upload]) -> None:
+    from flask import current_app
+
+    limit = current_app.config["ATTACHMENTS_PER_CIRCULAR"]
+    if len(circular.attachments) + len(uploads) > limit:
+        raise ValidationFailed(_("添付できるファイルは%(n)d個までです。", n=limit))
+    checked = [files.check_upload(upload.filename, upload.data) for upload in uploads]
+    for item in checked:
+        stored_name = files.store(item)
+        after_rollback(lambda name=stored_name: files.path_of(name).unlink(missing_ok=True))
+        circular.attachments.append(Attachment(
+            original_name=item.original_name, stored_name=stored_name,
+            content_type=item.content_type, size=len(item.data)))
+
+
+def create_circular(*, actor: User, association_id: int, data: CircularInput,
+                    uploads: list[Upload] = ()) -> Circular:  # type: ignore[assignment]
+    """A leader writes a circular; raises ValidationFailed / PermissionDenied."""
+    require_role(actor, association_id, MemberRole.LEADER)
+    blocks = _validate(association_id, data)
+    circular = Circular(
+        association_id=association_id, author_id=actor.id, title=data.title.strip(),
+        body_md=data.body_md, body_html=render_markdown(data.body_md),
+        audience_all=data.audience_all, blocks=blocks, publish_at=data.publish_at or utcnow(),
+        deadline_at=data.deadline_at, ack_required=data.ack_required)
+    db.session.add(circular)
+    _attach(circular, list(uploads))
+    db.session.flush()
+    return circular
+
+
+def correct_circular(*, actor: User, circular_id: int, data: CircularInput,
+                     uploads: list[Upload] = ()) -> Circular:  # type: ignore[assignment]
+    """Edit a circular; once published, the edit is shown to residents as a correction (訂正).
+
+    Receipts are kept: people who read the first version still count as read.
+    """
+    circular = _circular(circular_id)
+    require_role(actor, circular.association_id, MemberRole.LEADER)
+    blocks = _validate(circular.association_id, data)
+    if circular.is_published(utcnow()):
+        circular.revision += 1
+        circular.corrected_at = utcnow()
+        publish_at = circular.publish_at  # a published circular keeps its date
+    else:
+        publish_at = data.publish_at or utcnow()
+    circular.title = data.title.strip()
+    circular.body_md = data.body_md
+    circular.body_html = render_markdown(data.body_md)
+    circular.audience_all = data.audience_all
+    circular.blocks = blocks
+    circular.publish_at = publish_at
+    circular.deadline_at = data.deadline_at
+    circular.ack_required = data.ack_required
+    _attach(circular, list(uploads))
+    db.session.flush()
+    return circular
+
+
+def _circular(circular_id: int) -> Circular:
+    circular = db.session.get(Circular, circular_id)
+    if circular is None:
+        raise NotFound()
+    return circular
+
+
+def visible_circular(*, user: User, circular_id: int) -> Circular:
+    """The circular if ``user`` may read it: published and in its audience, or a leader."""
+    circular = _circular(circular_id)
+    membership = require_member(user, circular.association_id)
+    if has_role(membership, MemberRole.LEADER):
+        return circular
+    if not circular.is_published(utcnow()) or not circular_reaches(circular, membership):
+        raise NotFound()
+    return circular
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    circular: Circular
+    read_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+def inbox(*, user: User, association_id: int) -> list[InboxItem]:
+    """Published circulars for the member, newest first, with their own receipt times."""
+    membership = require_member(user, association_id)
+    in_audience = or_(
+        Circular.audience_all,
+        exists().where(circular_blocks.c.circular_id == Circular.id,
+                       circular_blocks.c.block_id == membership.block_id),
+    )
+    rows = db.session.execute(
+        select(Circular, Receipt.read_at, Receipt.acknowledged_at)
+        .outerjoin(Receipt, (Receipt.circular_id == Circular.id) & (Receipt.user_id == user.id))
+        .where(Circular.association_id == association_id, Circular.publish_at <= utcnow(),
+               in_audience)
+        .order_by(Circular.publish_at.desc(), Circular.id.desc())
+        .limit(200))
+    return [InboxItem(circular, read_at, ack_at) for circular, read_at, ack_at in rows]
+
+
+def unread_count(items: list[InboxItem]) -> int:
+    return sum(1 for item in items if item.read_at is None)
+
+
+def receipt_for(*, user: User, circular_id: int) -> Receipt | None:
+    return db.session.scalar(select(Receipt).where(
+        Receipt.circular_id == circular_id, Receipt.user_id == user.id))
+
+
+def mark_read(*, user: User, circular_id: int) -> Receipt:
+    """Record that ``user`` opened the circular.  Safe to repeat: one row per member."""
+    circular = visible_circular(user=user, circular_id=circular_id)
+    membership = require_member(user, circular.association_id)
+    return upsert_receipt(circular_id=circular.id, user_id=user.id,
+                          household_id=membership.household_id, acknowledge=False)
+
+
+def acknowledge(*, user: User, circular_id: int) -> Receipt:
+    """確認しました: records read and acknowledged; repeating keeps the first time."""
+    circular = visible_circular(user=user, circular_id=circular_id)
+    membership = require_member(user, circular.association_id)
+    return upsert_receipt(circular_id=circular.id, user_id=user.id,
+                          household_id=membership.household_id, acknowledge=True)
+
+
+@dataclass(frozen=True)
+class LeaderListItem:
+    circular: Circular
+    households_read: int
+
+
+def leader_list(*, actor: User, association_id: int) -> list[LeaderListItem]:
+    """Every circular of the association (scheduled ones too) with read-household counts."""
+    require_role(actor, association_id, MemberRole.BLOCK_LEADER)
+    read_households = (
+        select(func.count(func.distinct(Receipt.household_id)))
+        .where(Receipt.circular_id == Circular.id).scalar_subquery())
+    rows = db.session.execute(
+        select(Circular, read_households)
+        .where(Circular.association_id == association_id)
+        .options(selectinload(Circular.blocks))
+        .order_by(Circular.publish_at.desc(), Circular.id.desc()).limit(200))
+    return [LeaderListItem(circular, count) for circular, count in rows]

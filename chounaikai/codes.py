@@ -1,0 +1,16 @@
+"""Random codes people type from paper: no look-alike characters (0/O, 1/I/L)."""
+
+from __future__ import annotations
+
+import secrets
+
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_code(length: int = 10) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def normalize_code(value: str) -> str:
+    """Accept lower case, spaces and hyphens as people write them."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())

@@ -1,0 +1,89 @@
+"""Settings read from the environment (``CHOUNAIKAI_*``, ``DATABASE_URL``, ``REDIS_URL``).
+
+The embedded default (no variables set) is SQLite in the instance folder with
+in-process workers.  Outside development and testing a missing secret is an
+error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_LOCALE = "ja"
+TIMEZONE = "Asia/Tokyo"
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when a required setting is missing."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"CHOUNAIKAI_{name}", default)
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Return a secret key kept in the instance folder, creating it on first run.
+
+    Only used in the embedded development mode so a newcomer needs no set-up;
+    production must pass ``CHOUNAIKAI_SECRET_KEY``.
+    """
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the Flask config mapping from environment and ``overrides``."""
+    overrides = dict(overrides or {})
+    env = _env("ENV", "development")
+    testing = bool(overrides.get("TESTING"))
+    database_url = overrides.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL")
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'chounaikai.sqlite3'}"
+    secret = overrides.get("SECRET_KEY") or _env("SECRET_KEY")
+    if not secret:
+        if env in ("development", "test") or testing:
+            secret = _instance_secret(instance_path)
+        else:
+            raise ConfigError("CHOUNAIKAI_SECRET_KEY must be set outside development.")
+    redis_url = overrides.pop("REDIS_URL", None) or os.environ.get("REDIS_URL")
+    config: dict[str, Any] = {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "UPLOAD_FOLDER": str(instance_path / "uploads"),
+        # Whole request bodies beyond this are refused before a view runs.
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+        "ATTACHMENTS_PER_CIRCULAR": 5,
+        "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
+        "BABEL_DEFAULT_TIMEZONE": TIMEZONE,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,116 @@
+"""Database set-up: SQLite pragmas, one transaction per request, after-commit hooks.
+
+Services flush but never commit.  The request's single transaction is
+committed in ``after_request`` when the response is not an error, and rolled
+back otherwise; callbacks registered with :func:`after_commit` (push, socket
+emits) run only once the data they announce is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, current_app, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CALLBACKS_KEY = "chounaikai_after_commit"
+_ROLLBACK_KEY = "chounaikai_after_rollback"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """WAL, a busy timeout and foreign keys on every SQLite connection.
+
+    ``isolation_level = None`` hands transaction control to SQLAlchemy's
+    ``begin`` event below, as SQLAlchemy's pysqlite docs recommend.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn: Connection) -> None:
+    """Take SQLite's write lock up front for requests that may write.
+
+    A deferred transaction that reads and then writes cannot upgrade its lock
+    once another writer has committed (SQLITE_BUSY_SNAPSHOT, which ignores the
+    busy timeout).  ``BEGIN IMMEDIATE`` makes concurrent writers queue on the
+    busy timeout instead of failing.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
+
+
+def _request_may_write() -> bool:
+    if not has_request_context():
+        return True
+    if request.method not in _SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
+
+
+def writes_on_get(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET view that writes (e.g. an audit row) so SQLite locks up front."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the current transaction commits; drop it on rollback."""
+    db.session.info.setdefault(_CALLBACKS_KEY, []).append(callback)
+
+
+def after_rollback(callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the current transaction rolls back (e.g. delete a written file)."""
+    db.session.info.setdefault(_ROLLBACK_KEY, []).append(callback)
+
+
+def _run(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed side effect must not undo committed data
+            log.exception("transaction callback failed")
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    session.info.pop(_ROLLBACK_KEY, None)
+    _run(session.info.pop(_CALLBACKS_KEY, []))
+
+
+@event.listens_for(Session, "after_rollback")
+def _run_after_rollback(session: Session) -> None:
+    session.info.pop(_CALLBACKS_KEY, None)
+    _run(session.info.pop(_ROLLBACK_KEY, []))
+
+
+def init_app(app: Flask) -> None:
+    """Install the per-request transaction boundary."""
+
+    @app.after_request
+    def _finish_transaction(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response

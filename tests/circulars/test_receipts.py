@@ -1,0 +1,60 @@
+"""Read receipts through the web routes: idempotent, per household, audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from chounaikai.extensions import db
+from chounaikai.models import AuditLog, MemberRole, Receipt
+from tests.helpers import fetch_post, form_post
+
+
+def test_opening_records_read_once_even_when_repeated(app, client, factory, login):
+    association = factory.association()
+    member = factory.member(association)
+    circular = factory.circular(association)
+    login(member.user)
+
+    first = fetch_post(client, f"/circulars/{circular.id}/read")
+    second = fetch_post(client, f"/circulars/{circular.id}/read")
+
+    assert first.status_code == second.status_code == 200
+    assert first.json["read_at"] == second.json["read_at"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Receipt)) == 1
+
+
+def test_read_without_csrf_token_is_refused(app, client, factory, login):
+    association = factory.association()
+    member = factory.member(association)
+    circular = factory.circular(association)
+    login(member.user)
+
+    response = client.post(f"/circulars/{circular.id}/read")
+
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Receipt)) == 0
+
+
+def test_status_page_counts_household_read_when_any_member_read(app, client, factory, login):
+    association = factory.association()
+    leader = factory.member(association, role=MemberRole.LEADER)
+    reader = factory.member(association)
+    factory.member(association, household=reader.household)  # same household, not read
+    factory.member(association)  # another household, not read
+    circular = factory.circular(association)
+    login(reader.user)
+    assert fetch_post(client, f"/circulars/{circular.id}/read").status_code == 200
+    leader_client = app.test_client()
+    form_post(leader_client, "/login", {"login": leader.user.login_id,
+                                        "password": "correct horse battery"})
+    page = leader_client.get(f"/circulars/{circular.id}/status")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    # 3 households in the audience (leader's, reader's, the other), 1 read.
+    assert '<strong>1</strong> / 3' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "receipts.view")) == 1

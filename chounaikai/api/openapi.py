@@ -1,0 +1,222 @@
+"""The OpenAPI 3.1 document of the API, as Python data, served at GET /api/v1/openapi.json.
+
+Each operation's ``operationId`` is its view's name in the ``api`` blueprint;
+tests/api/test_openapi.py fails when a route and this document disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import bp
+from .auth import public
+from .openapi_components import PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, ref
+
+P = "/api/v1"
+JSON = "application/json"
+Op = dict[str, Any]
+
+_TAGS = [
+    {"name": "auth", "description": "Tokens, registration with an invite code, own profile"},
+    {"name": "associations", "description": "Associations and the city staff counts"},
+    {"name": "structure", "description": "Blocks (班) and households (世帯)"},
+    {"name": "members", "description": "Roster, roles and removal (leaders)"},
+    {"name": "invites", "description": "Invite codes and their QR flyers"},
+    {"name": "circulars", "description": "Circulars (回覧), receipts and attachments"},
+    {"name": "meta", "description": "This document"},
+]
+
+
+def op(operation_id: str, tag: str, summary: str, who: str, *, status: int = 200,
+       schema: str | None = None, body: str | None = None, errors: tuple[int, ...] = (),
+       params: tuple[str, ...] = (), multipart: str | None = None, optional_body: bool = False,
+       auth: bool = True, content: Op | None = None, description: str = "") -> Op:
+    """One operation.  ``errors`` lists statuses besides 401 (added for protected ones)."""
+    ok: Op = {"description": "OK" if status != 204 else "No content"}
+    if schema:
+        ok["content"] = {JSON: {"schema": ref(schema)}}
+    if content:
+        ok["content"] = content
+    responses = {str(status): ok}
+    for code in sorted(set(errors) | ({401} if auth else set())):
+        responses[str(code)] = {"$ref": f"#/components/responses/{code}"}
+    operation: Op = {"operationId": operation_id, "tags": [tag], "summary": summary,
+                     "description": f"**Who:** {who}." + (f"\n\n{description}" if description
+                                                           else ""),
+                     "responses": responses}
+    if params:
+        operation["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in params]
+    if body or multipart:
+        media: Op = {}
+        if body:
+            media[JSON] = {"schema": ref(body)}
+        if multipart:
+            media["multipart/form-data"] = {"schema": ref(multipart)}
+        operation["requestBody"] = {"required": not optional_body, "content": media}
+    if not auth:
+        operation["security"] = []
+    return operation
+
+
+_WRITE = (400, 403, 404, 415)
+_READ = (403, 404)
+_MEMBER = "a member of the association"
+_LEADER = "a leader (会長・役員) of the association"
+_BLOCK_LEADER = "a block leader (班長) or leader; block leaders see only their own block"
+_CIRCULAR_BODY = ("Send JSON, or multipart/form-data with the same fields as form fields "
+                  "(booleans as true/false, `block_ids` repeated or comma-separated) plus "
+                  "any number of `files` parts.")
+
+PATHS: dict[str, dict[str, Op]] = {
+    f"{P}/openapi.json": {"get": op(
+        "openapi_document", "meta", "This OpenAPI document", "anyone", auth=False,
+        content={JSON: {"schema": {"type": "object"}}})},
+    f"{P}/tokens": {"post": op(
+        "create_token", "auth", "Obtain a bearer token", "anyone with a login",
+        status=201, schema="Token", body="TokenRequest", errors=(400, 401, 415, 429),
+        auth=False, description="Rate limited like the web login. A bad login or password "
+        "gives 401 with code `invalid_credentials`.")},
+    f"{P}/tokens/current": {"delete": op(
+        "delete_token", "auth", "Revoke the token of this request", "any token holder",
+        status=204)},
+    f"{P}/register": {"post": op(
+        "register", "auth", "Register with an invite code", "anyone with an invite code",
+        status=201, schema="Token", body="RegisterRequest", errors=(400, 415, 429), auth=False,
+        description="Creates the account and membership and returns a token. An unknown, "
+        "expired, used or revoked code gives 400 with `error.fields.code`; nothing is "
+        "written then.")},
+    f"{P}/invites/redeem": {"post": op(
+        "redeem_invite", "auth", "Join an association with an invite code",
+        "any authenticated user", status=201, schema="OwnMembership", body="RedeemRequest",
+        errors=(400, 415, 429))},
+    f"{P}/me": {"get": op(
+        "me", "auth", "Own profile and memberships", "any authenticated user", schema="Me")},
+    f"{P}/associations": {
+        "get": op("list_associations", "associations", "Associations I belong to",
+                  "any authenticated user", schema="AssociationList"),
+        "post": op("create_association", "associations", "Register an association",
+                   "city staff", status=201, schema="Association", body="AssociationCreate",
+                   errors=(400, 403, 415)),
+    },
+    f"{P}/staff/associations": {"get": op(
+        "staff_counts", "associations", "Counts per association (aggregates only)",
+        "city staff", schema="StaffCounts", errors=(403,),
+        description="Audit-logged. Never shows who read what.")},
+    f"{P}/associations/{{association_id}}/blocks": {
+        "get": op("list_blocks", "structure", "List blocks", _MEMBER, schema="BlockList",
+                  params=("association_id",), errors=(404,)),
+        "post": op("create_block", "structure", "Add a block", _LEADER, status=201,
+                   schema="Block", body="BlockCreate", params=("association_id",),
+                   errors=_WRITE),
+    },
+    f"{P}/blocks/{{block_id}}": {"delete": op(
+        "delete_block", "structure", "Delete an empty block", _LEADER, status=204,
+        params=("block_id",), errors=(403, 404, 409))},
+    f"{P}/associations/{{association_id}}/households": {
+        "get": op("list_households", "structure", "List households", _LEADER,
+                  schema="HouseholdList", params=("association_id",), errors=_READ),
+        "post": op("create_household", "structure", "Add a household (e.g. a paper one)",
+                   _LEADER, status=201, schema="Household", body="HouseholdCreate",
+                   params=("association_id",), errors=_WRITE),
+    },
+    f"{P}/households/{{household_id}}/block": {"put": op(
+        "move_household", "structure", "Move a household to another block", _LEADER,
+        schema="Household", body="HouseholdMove", params=("household_id",), errors=_WRITE)},
+    f"{P}/associations/{{association_id}}/members": {"get": op(
+        "list_members", "members", "The roster", _LEADER, schema="Roster",
+        params=("association_id",), errors=_READ,
+        description="Audit-logged. Shows display name, role and household only.")},
+    f"{P}/members/{{membership_id}}/role": {"put": op(
+        "change_role", "members", "Change a member's role", _LEADER, schema="RosterMember",
+        body="RoleChange", params=("membership_id",), errors=(*_WRITE, 409))},
+    f"{P}/members/{{membership_id}}": {"delete": op(
+        "remove_member", "members", "Remove a member", _LEADER, status=204,
+        params=("membership_id",), errors=(403, 404, 409),
+        description="Ends the member's sessions and API tokens at once.")},
+    f"{P}/associations/{{association_id}}/invites": {
+        "get": op("list_invites", "invites", "List invite codes", _LEADER,
+                  schema="InviteList", params=("association_id",), errors=_READ),
+        "post": op("create_invite", "invites", "Create an invite code",
+                   f"{_LEADER}; city staff for role `leader`", status=201, schema="Invite",
+                   body="InviteCreate", optional_body=True, params=("association_id",),
+                   errors=_WRITE),
+    },
+    f"{P}/invites/{{invite_id}}/revoke": {"post": op(
+        "revoke_invite", "invites", "Revoke an invite code",
+        f"{_LEADER}; city staff for leader invites", schema="Invite", params=("invite_id",),
+        errors=_READ)},
+    f"{P}/invites/{{invite_id}}/qr.svg": {"get": op(
+        "invite_qr", "invites", "The invite's join URL as a QR code",
+        f"{_LEADER}; city staff for leader invites", params=("invite_id",), errors=_READ,
+        content={"image/svg+xml": {"schema": {"type": "string"}}})},
+    f"{P}/associations/{{association_id}}/circulars": {
+        "get": op("inbox", "circulars", "My circulars with read status and unread count",
+                  _MEMBER, schema="Inbox", params=("association_id",), errors=(404,)),
+        "post": op("create_circular", "circulars", "Write a circular", _LEADER, status=201,
+                   schema="Circular", body="CircularInput", multipart="CircularForm",
+                   params=("association_id",), errors=(*_WRITE, 413),
+                   description=_CIRCULAR_BODY),
+    },
+    f"{P}/associations/{{association_id}}/circulars/manage": {"get": op(
+        "leader_list", "circulars", "All circulars with read-household counts",
+        "a block leader or leader", schema="LeaderList", params=("association_id",),
+        errors=_READ)},
+    f"{P}/circulars/{{circular_id}}": {
+        "get": op("show_circular", "circulars", "One circular with my receipt",
+                  f"{_MEMBER} in its audience once published; leaders always",
+                  schema="Circular", params=("circular_id",), errors=(404,)),
+        "put": op("correct_circular", "circulars", "Correct (replace) a circular", _LEADER,
+                  schema="Circular", body="CircularInput", multipart="CircularForm",
+                  params=("circular_id",), errors=(*_WRITE, 413),
+                  description=_CIRCULAR_BODY + " Once published the edit is shown as a "
+                  "correction (訂正) and `publish_at` is kept; `files` are added."),
+    },
+    f"{P}/circulars/{{circular_id}}/read": {"post": op(
+        "mark_read", "circulars", "Mark as read (idempotent)",
+        f"{_MEMBER} in its audience", schema="Receipt", params=("circular_id",),
+        errors=(404,), description="Repeating keeps the first `read_at`; one row per member.")},
+    f"{P}/circulars/{{circular_id}}/ack": {"post": op(
+        "acknowledge", "circulars", "Acknowledge (確認しました, idempotent)",
+        f"{_MEMBER} in its audience", schema="Receipt", params=("circular_id",),
+        errors=(404,))},
+    f"{P}/circulars/{{circular_id}}/status": {"get": op(
+        "status", "circulars", "Read status per block, household and member", _BLOCK_LEADER,
+        schema="StatusReport", params=("circular_id",), errors=_READ,
+        description="Audit-logged.")},
+    f"{P}/circulars/{{circular_id}}/paper/{{household_id}}": {"post": op(
+        "paper_receipt", "circulars", "Record a paper household's read (proxy receipt)",
+        f"{_BLOCK_LEADER}", schema="Receipt", body="PaperReceiptRequest",
+        optional_body=True, params=("circular_id", "household_id"), errors=_WRITE)},
+    f"{P}/attachments/{{attachment_id}}": {"get": op(
+        "attachment", "circulars", "Download an attachment",
+        "anyone who may read its circular", params=("attachment_id",), errors=(404,),
+        content={t: {"schema": {"type": "string", "contentMediaType": t}}
+                 for t in ("application/pdf", "image/jpeg", "image/png")},
+        description="Sent with Content-Disposition and X-Content-Type-Options: nosniff.")},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "chounaikai API",
+        "version": "1.0.0",
+        "description": (
+            "JSON API of the digital neighborhood association for non-browser clients "
+            "(a LINE bot, a city system). Authenticate with `Authorization: Bearer <token>`; "
+            "the session cookie is not accepted here. Datetimes are ISO 8601 with an offset "
+            "(sent in UTC); naive datetimes are refused. Unknown body fields are refused. "
+            "Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."),
+    },
+    "tags": _TAGS,
+    "security": [{"bearer": []}],
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS, "responses": RESPONSES, "parameters": PARAMETERS,
+                   "securitySchemes": SECURITY_SCHEMES},
+}
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_document():
+    """This document (public)."""
+    return DOCUMENT

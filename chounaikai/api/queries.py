@@ -1,0 +1,45 @@
+"""Read-only queries the API needs and no service offers; each checks permission first."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Attachment, Block, Household, MemberRole, Membership, User
+from ..permissions import require_member, require_role
+
+
+def memberships(user: User) -> list[Membership]:
+    """The user's memberships with association and household loaded."""
+    return list(db.session.scalars(
+        select(Membership).where(Membership.user_id == user.id)
+        .options(selectinload(Membership.association), selectinload(Membership.household))
+        .order_by(Membership.id)))
+
+
+def blocks(*, actor: User, association_id: int) -> list[Block]:
+    """Blocks of an association, for any member.  Raises NotFound for non-members."""
+    require_member(actor, association_id)
+    return list(db.session.scalars(
+        select(Block).where(Block.association_id == association_id).order_by(Block.name)))
+
+
+def households(*, actor: User, association_id: int) -> list[Household]:
+    """Households of an association, for leaders.
+
+    Raises NotFound for non-members and PermissionDenied for lower roles.
+    """
+    require_role(actor, association_id, MemberRole.LEADER)
+    return list(db.session.scalars(
+        select(Household).where(Household.association_id == association_id)
+        .order_by(Household.block_id, Household.name, Household.id)))
+
+
+def attachment(attachment_id: int) -> Attachment:
+    """An attachment row; the caller checks the circular's visibility.  Raises NotFound."""
+    item = db.session.get(Attachment, attachment_id)
+    if item is None:
+        raise NotFound()
+    return item

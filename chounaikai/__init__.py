@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    app.url_value_preprocessor(_refuse_impossible_ids)
     _register_blueprints(app)
     _register_template_helpers(app)
 
@@ -41,6 +42,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _refuse_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id beyond the integer columns cannot exist: a 404 before any query fails on it.
+
+    (A converter ``max`` would do, but werkzeug then answers 405 when another
+    method's rule shares the path.)
+    """
+    from werkzeug.exceptions import NotFound
+
+    from .models import MAX_ID
+
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        raise NotFound()
 
 
 def _init_login(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -12,5 +13,6 @@ def new_code(length: int = 10) -> str:
 
 
 def normalize_code(value: str) -> str:
-    """Accept lower case, spaces and hyphens as people write them."""
-    return "".join(ch for ch in value.upper() if ch.isalnum())
+    """Accept lower case, spaces, hyphens and full-width input as people type them."""
+    value = unicodedata.normalize("NFKC", value).upper()
+    return "".join(ch for ch in value if ch.isascii() and ch.isalnum())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -92,9 +92,11 @@ def init_app(app: Flask) -> None:
             429: _("試行回数が多すぎます。1分ほど待ってからもう一度お試しください。"),
         }
         message = messages.get(status, _("問題が発生しました。しばらくしてからもう一度お試しください。"))
-        response = _render(status, (error.name or "error").lower().replace(" ", "_"), message)
-        if status == 405 and error.get_response().headers.get("Allow"):
-            response[0].headers["Allow"] = error.get_response().headers["Allow"]
+        response = make_response(
+            _render(status, (error.name or "error").lower().replace(" ", "_"), message))
+        allow = error.get_response().headers.get("Allow") if status == 405 else None
+        if allow:
+            response.headers["Allow"] = allow
         return response
 
     @app.errorhandler(500)

@@ -10,12 +10,26 @@ from flask_babel import gettext as _
 
 from .config import TIMEZONE
 from .errors import ValidationFailed
+from .models import MAX_ID
 
 _TOKYO = ZoneInfo(TIMEZONE)
 
 
 def text(name: str) -> str:
-    return request.form.get(name, "")
+    """A form field as text; NUL characters (which PostgreSQL refuses) are dropped."""
+    return request.form.get(name, "").replace("\x00", "")
+
+
+def same_site_path(target: str, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects).
+
+    Browsers drop tabs and newlines from URLs and read ``\\`` as ``/``, so
+    ``/\\evil.example`` and ``/<TAB>/evil.example`` both mean ``//evil.example``.
+    """
+    cleaned = "".join(ch for ch in target if ch >= " " and ch != "\x7f").replace("\\", "/")
+    if not cleaned.startswith("/") or cleaned.startswith("//"):
+        return default
+    return cleaned
 
 
 def flag(name: str) -> bool:
@@ -26,7 +40,7 @@ def optional_int(name: str) -> int | None:
     raw = request.form.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or int(raw) > MAX_ID:
         raise ValidationFailed(fields={name: _("数字を入れてください。")})
     return int(raw)
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..database import writes_on_get
-from ..errors import DomainError
+from ..errors import ValidationFailed
 from ..forms import flag, optional_int, text
 from ..models import MemberRole
 from . import services
@@ -110,14 +119,16 @@ def create_invite(association_id: int):
             actor=current_user, association_id=association_id, role=_role(text("role")),
             block_id=optional_int("block_id"), max_uses=max_uses,
             valid_days=optional_int("valid_days") or 30)
-    except DomainError as error:
+    except ValidationFailed as error:
         flash(error.describe(), "error")
         return redirect(url_for("associations.invites", association_id=association_id)), 303
     return redirect(url_for("associations.print_invite", invite_id=invite.id))
 
 
-def _join_url(code: str) -> str:
-    return url_for("auth.join", code=code, _external=True)
+def _join_url(code: str | None = None) -> str:
+    """The join page on the public address (``PUBLIC_BASE_URL``): flyers leave the building."""
+    path = url_for("auth.join", code=code) if code else url_for("auth.join")
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
 @bp.get("/invites/<int:invite_id>/print")
@@ -126,7 +137,7 @@ def print_invite(invite_id: int):
     """A printable A4 flyer with the QR code and the code written out."""
     invite = services.get_invite(actor=current_user, invite_id=invite_id)
     return render_template("associations/invite_print.html", invite=invite,
-                           join_url=_join_url(invite.code))
+                           join_url=_join_url(invite.code), join_page=_join_url())
 
 
 @bp.get("/invites/<int:invite_id>/qr.svg")

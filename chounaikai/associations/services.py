@@ -104,6 +104,7 @@ def move_household(*, actor: User, household_id: int, block_id: int | None) -> H
         raise NotFound()
     require_role(actor, household.association_id, MemberRole.LEADER)
     household.block = _block_in(household.association_id, block_id)
+    db.session.flush()
     return household
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ValidationFailed
 from ..extensions import limiter
-from ..forms import text
+from ..forms import same_site_path, text
 from . import services
 
 bp = Blueprint("auth", __name__)
@@ -19,8 +19,7 @@ def _login_limit() -> str:
 
 
 def _safe_next(default: str) -> str:
-    target = request.values.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return same_site_path(request.values.get("next", ""), default)
 
 
 @bp.get("/login")

@@ -104,6 +104,8 @@ def register(*, code: str, display_name: str, login_id: str, email: str, passwor
         errors["display_name"] = _("入力してください")
     if not (3 <= len(login_id) <= 64):
         errors["login_id"] = _("3文字以上64文字以下にしてください。")
+    if len(email) > 254:
+        errors["email"] = _("%(n)d文字以内にしてください。", n=254)
     if len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = _("%(n)d文字以上にしてください。", n=MIN_PASSWORD_LENGTH)
     if login_id and db.session.scalar(select(User.id).where(

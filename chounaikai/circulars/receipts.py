@@ -65,6 +65,8 @@ def record_paper_receipt(*, actor: User, circular_id: int, household_id: int,
     require_role(actor, circular.association_id, MemberRole.BLOCK_LEADER)
     if not can_see_block(actor, circular.association_id, household.block_id):
         raise PermissionDenied()
+    if not circular.audience_all and household.block_id not in {b.id for b in circular.blocks}:
+        raise NotFound()  # the household is not in this circular's audience
     audit.record(actor=actor, action="receipt.proxy", association_id=circular.association_id,
                  target_type="household", target_id=household.id,
                  detail={"circular_id": circular.id})

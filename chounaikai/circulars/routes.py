@@ -20,7 +20,7 @@ from ..database import writes_on_get
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..forms import flag, local_datetime, text
-from ..models import Attachment, MemberRole
+from ..models import MAX_ID, Attachment, MemberRole
 from ..permissions import require_member, require_role
 from . import attachments as files
 from . import receipts, services
@@ -29,7 +29,8 @@ bp = Blueprint("circulars", __name__)
 
 
 def _input_from_form() -> services.CircularInput:
-    block_ids = tuple(int(v) for v in request.form.getlist("block_ids") if v.isdigit())
+    block_ids = tuple(int(v) for v in request.form.getlist("block_ids")
+                      if v.isdigit() and int(v) <= MAX_ID)
     return services.CircularInput(
         title=text("title"), body_md=text("body"), audience_all=text("audience") != "blocks",
         block_ids=block_ids, publish_at=local_datetime("publish_at"),

@@ -12,7 +12,18 @@ from sqlalchemy.orm import selectinload
 from ..database import after_rollback
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..models import Attachment, Block, Circular, MemberRole, Receipt, User, circular_blocks, utcnow
+from ..models import (
+    Attachment,
+    Block,
+    Circular,
+    Household,
+    MemberRole,
+    Membership,
+    Receipt,
+    User,
+    circular_blocks,
+    utcnow,
+)
 from ..permissions import circular_reaches, has_role, require_member, require_role
 from . import attachments as files
 from .receipts import upsert_receipt
@@ -134,15 +145,20 @@ def _circular(circular_id: int) -> Circular:
     return circular
 
 
-def visible_circular(*, user: User, circular_id: int) -> Circular:
-    """The circular if ``user`` may read it: published and in its audience, or a leader."""
+def _visible(user: User, circular_id: int) -> tuple[Circular, Membership]:
+    """The circular and the reader's membership, if ``user`` may read the circular."""
     circular = _circular(circular_id)
     membership = require_member(user, circular.association_id)
     if has_role(membership, MemberRole.LEADER):
-        return circular
+        return circular, membership
     if not circular.is_published(utcnow()) or not circular_reaches(circular, membership):
         raise NotFound()
-    return circular
+    return circular, membership
+
+
+def visible_circular(*, user: User, circular_id: int) -> Circular:
+    """The circular if ``user`` may read it: published and in its audience, or a leader."""
+    return _visible(user, circular_id)[0]
 
 
 @dataclass(frozen=True)
@@ -155,10 +171,13 @@ class InboxItem:
 def inbox(*, user: User, association_id: int) -> list[InboxItem]:
     """Published circulars for the member, newest first, with their own receipt times."""
     membership = require_member(user, association_id)
+    # The member's block in SQL, so listing does not lazy-load the household row.
+    member_block = (select(Household.block_id)
+                    .where(Household.id == membership.household_id).scalar_subquery())
     in_audience = or_(
         Circular.audience_all,
         exists().where(circular_blocks.c.circular_id == Circular.id,
-                       circular_blocks.c.block_id == membership.block_id),
+                       circular_blocks.c.block_id == member_block),
     )
     rows = db.session.execute(
         select(Circular, Receipt.read_at, Receipt.acknowledged_at)
@@ -181,16 +200,14 @@ def receipt_for(*, user: User, circular_id: int) -> Receipt | None:
 
 def mark_read(*, user: User, circular_id: int) -> Receipt:
     """Record that ``user`` opened the circular.  Safe to repeat: one row per member."""
-    circular = visible_circular(user=user, circular_id=circular_id)
-    membership = require_member(user, circular.association_id)
+    circular, membership = _visible(user, circular_id)
     return upsert_receipt(circular_id=circular.id, user_id=user.id,
                           household_id=membership.household_id, acknowledge=False)
 
 
 def acknowledge(*, user: User, circular_id: int) -> Receipt:
     """確認しました: records read and acknowledged; repeating keeps the first time."""
-    circular = visible_circular(user=user, circular_id=circular_id)
-    membership = require_member(user, circular.association_id)
+    circular, membership = _visible(user, circular_id)
     return upsert_receipt(circular_id=circular.id, user_id=user.id,
                           household_id=membership.household_id, acknowledge=True)
 

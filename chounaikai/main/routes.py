@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from ..associations.services import associations_of
 from ..extensions import db
+from ..forms import same_site_path
 from ..i18n import LANG_COOKIE, LANGUAGES
 
 bp = Blueprint("main", __name__)
@@ -55,10 +56,6 @@ def choose_language():
         return redirect(url_for("main.index"))
     if current_user.is_authenticated:
         current_user.locale = locale
-    target = request.form.get("next", "")
-    # Only same-site paths, never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.index")
-    response = redirect(target)
+    response = redirect(same_site_path(request.form.get("next", ""), url_for("main.index")))
     response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="Lax")
     return response

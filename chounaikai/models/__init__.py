@@ -3,7 +3,7 @@
 from .association import Association, Block, Household, Invite, MemberRole, Membership
 from .audit import AuditLog
 from .circular import Attachment, Circular, Receipt, circular_blocks
-from .types import UTCDateTime, utcnow
+from .types import MAX_ID, UTCDateTime, utcnow
 from .user import ApiToken, GlobalRole, User
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "GlobalRole",
     "Household",
     "Invite",
+    "MAX_ID",
     "MemberRole",
     "Membership",
     "Receipt",

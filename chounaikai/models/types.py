@@ -9,6 +9,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+# Ids are 32-bit integer columns: a larger id cannot exist and must not reach the database.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """Current time, timezone-aware, in UTC (pass the function, not its result, as a default)."""
     return datetime.now(UTC)

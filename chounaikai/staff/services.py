@@ -35,10 +35,10 @@ def association_counts(*, actor: User, now: datetime | None = None) -> list[Asso
                     Receipt.household_id)
              .join(Circular, Circular.id == Receipt.circular_id).distinct().subquery())
     reads = dict(db.session.execute(
-        select(pairs.c.association_id, func.count()).group_by(pairs.c.association_id)).tuples().all())
+        select(pairs.c.association_id, func.count()).group_by(pairs.c.association_id)).all())
     rows = db.session.execute(
         select(Association, count(Household), count(Membership),
                count(Circular, Circular.publish_at <= now))
-        .order_by(Association.district, Association.name)).tuples()
+        .order_by(Association.district, Association.name)).all()
     audit.record(actor=actor, action="staff.counts")
     return [AssociationCounts(a, h, m, c, reads.get(a.id, 0)) for a, h, m, c in rows]

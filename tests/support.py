@@ -1,0 +1,44 @@
+"""Small helpers shared by the feature test modules (counting rows, extra logged-in clients)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from chounaikai.extensions import db
+from tests.factories import PASSWORD
+from tests.helpers import form_post
+
+
+def count(app: Flask, model: Any, *where: Any) -> int:
+    """Rows of ``model`` (optionally filtered), read in a fresh app context."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def counts(app: Flask, *models: Any) -> dict[str, int]:
+    """Row counts of several models at once, for "nothing was written" checks."""
+    return {model.__name__: count(app, model) for model in models}
+
+
+def load(app: Flask, model: Any, ident: int) -> Any:
+    """A fresh copy of one row (attributes loaded), or None."""
+    with app.app_context():
+        obj = db.session.get(model, ident)
+        if obj is not None:
+            db.session.expunge(obj)
+        return obj
+
+
+def client_for(app: Flask, user: Any, password: str = PASSWORD):
+    """A separate test client logged in as ``user`` through the real login form."""
+    client = app.test_client()
+    response = form_post(client, "/login", {"login": user.login_id, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)

@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test-postgres: install
 
 lint: install
 	$(BIN)/ruff check .
+
+## messages: extract every marked string (Japanese msgids) into chounaikai/translations/messages.pot
+messages: install
+	mkdir -p chounaikai/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o chounaikai/translations/messages.pot .
 
 bench: install
 	$(BIN)/python bench/read_path.py

@@ -16,7 +16,7 @@ def register_cli(app: Flask) -> None:
 
         logins = seed_demo()
         db.session.commit()
-        click.echo("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for login, description in logins:
             click.echo(f"  {login:24} {description}")
 

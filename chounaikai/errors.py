@@ -65,7 +65,12 @@ def _render(status: int, code: str, message: str, fields: dict[str, str] | None 
         if fields:
             body["error"]["fields"] = fields
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, message=message), status
+    return render_template("errors/error.html", status=status, message=message,
+                           fields=fields or {}), status
+
+
+def _server_trouble() -> str:
+    return _("問題が発生しました。しばらくしてからもう一度お試しください。")
 
 
 def init_app(app: Flask) -> None:
@@ -77,7 +82,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError):
-        return _render(400, "csrf", _("時間が経ったため送信できませんでした。ページを読み込み直して、もう一度お試しください。"))
+        return _render(400, "csrf", _(
+            "時間が経ったため送信できませんでした。ページを読み込み直して、もう一度お試しください。"))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -91,7 +97,7 @@ def init_app(app: Flask) -> None:
             413: _("ファイルが大きすぎます。"),
             429: _("試行回数が多すぎます。1分ほど待ってからもう一度お試しください。"),
         }
-        message = messages.get(status, _("問題が発生しました。しばらくしてからもう一度お試しください。"))
+        message = messages.get(status, _server_trouble())
         response = make_response(
             _render(status, (error.name or "error").lower().replace(" ", "_"), message))
         allow = error.get_response().headers.get("Allow") if status == 405 else None
@@ -101,4 +107,4 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(_error: Exception):
-        return _render(500, "server_error", _("問題が発生しました。しばらくしてからもう一度お試しください。"))
+        return _render(500, "server_error", _server_trouble())

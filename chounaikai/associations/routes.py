@@ -29,7 +29,12 @@ def _role(value: str) -> MemberRole:
     try:
         return MemberRole(value)
     except ValueError:
-        return MemberRole.RESIDENT
+        raise ValidationFailed(fields={"role": _("この役割はありません。")}) from None
+
+
+def _valid_days() -> int:
+    days = optional_int("valid_days")
+    return 30 if days is None else days
 
 
 def _back(association_id: int, message: str):
@@ -55,12 +60,7 @@ def create_block(association_id: int):
 @bp.post("/blocks/<int:block_id>/delete")
 @login_required
 def delete_block(block_id: int):
-    from ..extensions import db
-    from ..models import Block
-
-    block = db.session.get(Block, block_id)
-    association_id = block.association_id if block else 0
-    services.delete_block(actor=current_user, block_id=block_id)
+    association_id = services.delete_block(actor=current_user, block_id=block_id)
     return _back(association_id, _("班を削除しました。"))
 
 
@@ -92,12 +92,7 @@ def change_role(membership_id: int):
 @bp.post("/members/<int:membership_id>/remove")
 @login_required
 def remove_member(membership_id: int):
-    from ..extensions import db
-    from ..models import Membership
-
-    membership = db.session.get(Membership, membership_id)
-    association_id = membership.association_id if membership else 0
-    services.remove_member(actor=current_user, membership_id=membership_id)
+    association_id = services.remove_member(actor=current_user, membership_id=membership_id)
     return _back(association_id, _("会員を外しました。この人はもうこの町内会を見られません。"))
 
 
@@ -118,9 +113,9 @@ def create_invite(association_id: int):
         invite = services.create_invite(
             actor=current_user, association_id=association_id, role=_role(text("role")),
             block_id=optional_int("block_id"), max_uses=max_uses,
-            valid_days=optional_int("valid_days") or 30)
+            valid_days=_valid_days())
     except ValidationFailed as error:
-        flash(error.describe(), "error")
+        flash(" ".join([error.describe(), *error.fields.values()]), "error")
         return redirect(url_for("associations.invites", association_id=association_id)), 303
     return redirect(url_for("associations.print_invite", invite_id=invite.id))
 

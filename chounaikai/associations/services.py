@@ -73,8 +73,11 @@ def create_block(*, actor: User, association_id: int, name: str) -> Block:
     return block
 
 
-def delete_block(*, actor: User, block_id: int) -> None:
-    """Remove an empty block; a block with households must be emptied first."""
+def delete_block(*, actor: User, block_id: int) -> int:
+    """Remove an empty block and return its association's id.
+
+    Raises Conflict while households are still in the block.
+    """
     block = db.session.get(Block, block_id)
     if block is None:
         raise NotFound()
@@ -82,6 +85,7 @@ def delete_block(*, actor: User, block_id: int) -> None:
     if block.households:
         raise Conflict(_("先にこの班の世帯を別の班へ移してください。"))
     db.session.delete(block)
+    return block.association_id
 
 
 def create_household(*, actor: User, association_id: int, name: str, block_id: int | None,
@@ -132,8 +136,8 @@ def change_role(*, actor: User, membership_id: int, role: MemberRole) -> Members
     return membership
 
 
-def remove_member(*, actor: User, membership_id: int) -> None:
-    """Remove a member and end all their sessions and API tokens at once."""
+def remove_member(*, actor: User, membership_id: int) -> int:
+    """Remove a member, end all their sessions and API tokens at once; return the association id."""
     membership = _member(membership_id)
     require_role(actor, membership.association_id, MemberRole.LEADER)
     if membership.role == MemberRole.LEADER and _leader_count(membership.association_id) <= 1:
@@ -142,6 +146,7 @@ def remove_member(*, actor: User, membership_id: int) -> None:
     audit.record(actor=actor, action="member.remove", association_id=membership.association_id,
                  target_type="user", target_id=membership.user_id)
     db.session.delete(membership)
+    return membership.association_id
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ def authenticate(*, login: str, password: str) -> User | None:
     return user
 
 
+def _already_used() -> ValidationFailed:
+    return ValidationFailed(
+        _("この招待コードはすでに使われています。役員に新しいコードをお願いしてください。"),
+        fields={"code": _("使用済みです")})
+
+
 def find_invite(code: str, *, now: datetime | None = None) -> Invite:
     """A usable invite for ``code``, or ValidationFailed saying why not."""
     now = now or utcnow()
@@ -36,11 +42,11 @@ def find_invite(code: str, *, now: datetime | None = None) -> Invite:
         raise ValidationFailed(_("この招待コードは使えません。チラシのコードを確かめてください。"),
                                fields={"code": _("このコードはありません")})
     if invite.expires_at <= now:
-        raise ValidationFailed(_("この招待コードは期限が切れています。役員に新しいコードをお願いしてください。"),
-                               fields={"code": _("期限切れです")})
+        raise ValidationFailed(
+            _("この招待コードは期限が切れています。役員に新しいコードをお願いしてください。"),
+            fields={"code": _("期限切れです")})
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise ValidationFailed(_("この招待コードはすでに使われています。役員に新しいコードをお願いしてください。"),
-                               fields={"code": _("使用済みです")})
+        raise _already_used()
     return invite
 
 
@@ -50,8 +56,7 @@ def _consume(invite: Invite) -> None:
     if invite.max_uses is not None:
         stmt = stmt.where(Invite.uses < Invite.max_uses)
     if db.session.execute(stmt.values(uses=Invite.uses + 1)).rowcount != 1:
-        raise ValidationFailed(_("この招待コードはすでに使われています。役員に新しいコードをお願いしてください。"),
-                               fields={"code": _("使用済みです")})
+        raise _already_used()
 
 
 def _household_for(invite: Invite, *, household_name: str, household_code: str) -> Household:

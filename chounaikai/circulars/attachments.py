@@ -68,7 +68,8 @@ def check_upload(filename: str, data: bytes) -> CheckedFile:
         raise ValidationFailed(_("ファイル %(name)s は空です。", name=name))
     if len(data) > current_app.config["ATTACHMENT_MAX_BYTES"]:
         limit = current_app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)
-        raise ValidationFailed(_("ファイル %(name)s は%(mb)d MBより大きいです。", name=name, mb=limit))
+        raise ValidationFailed(
+            _("ファイル %(name)s は%(mb)d MBより大きいです。", name=name, mb=limit))
     content_type = sniff(data)
     if content_type is None:
         raise ValidationFailed(_("添付できるのはPDF、JPEG、PNGのファイルだけです。"))

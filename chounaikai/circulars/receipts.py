@@ -18,7 +18,9 @@ from ..permissions import can_see_block, membership_of, require_role
 
 
 def _insert():
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    """The INSERT construct with ON CONFLICT support for the session's database."""
+    dialect = db.session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def upsert_receipt(*, circular_id: int, user_id: int | None, household_id: int,
@@ -180,6 +182,7 @@ def status_report(*, actor: User, circular_id: int) -> StatusReport:
         block_status.households.append(status)
     audit.record(actor=actor, action="receipts.view", association_id=circular.association_id,
                  target_type="circular", target_id=circular.id)
-    blocks = sorted(grouped.values(), key=lambda b: (b.block is None, b.block.name if b.block else ""))
+    blocks = sorted(grouped.values(),
+                    key=lambda b: (b.block is None, b.block.name if b.block else ""))
     return StatusReport(circular, blocks)
 

@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from .user import User
@@ -22,10 +22,6 @@ class MemberRole(enum.StrEnum):
     RESIDENT = "resident"
     BLOCK_LEADER = "block_leader"  # 班長
     LEADER = "leader"  # 会長・役員
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class Association(db.Model):
@@ -100,7 +96,7 @@ class Membership(db.Model):
     household_id: Mapped[int] = mapped_column(
         ForeignKey("households.id", ondelete="RESTRICT"), index=True
     )
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole), default=MemberRole.RESIDENT)
+    role: Mapped[MemberRole] = mapped_column(enum_column(MemberRole), default=MemberRole.RESIDENT)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -131,7 +127,7 @@ class Invite(db.Model):
         ForeignKey("associations.id", ondelete="CASCADE"), index=True
     )
     block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"))
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole), default=MemberRole.RESIDENT)
+    role: Mapped[MemberRole] = mapped_column(enum_column(MemberRole), default=MemberRole.RESIDENT)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     max_uses: Mapped[int | None] = mapped_column()  # None: unlimited until expiry
     uses: Mapped[int] = mapped_column(default=0)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-
 
 # Ids are 32-bit integer columns: a larger id cannot exist and must not reach the database.
 MAX_ID = 2**31 - 1
@@ -16,6 +16,12 @@ MAX_ID = 2**31 - 1
 def utcnow() -> datetime:
     """Current time, timezone-aware, in UTC (pass the function, not its result, as a default)."""
     return datetime.now(UTC)
+
+
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """An enum stored as its values in a VARCHAR (no native type to migrate on PostgreSQL)."""
+    return Enum(cls, native_enum=False, length=16,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, enum_column, utcnow
 
 if TYPE_CHECKING:
     from .association import Membership
@@ -35,10 +35,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
-    global_role: Mapped[GlobalRole] = mapped_column(
-        Enum(GlobalRole, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
-        default=GlobalRole.NONE,
-    )
+    global_role: Mapped[GlobalRole] = mapped_column(enum_column(GlobalRole),
+                                                    default=GlobalRole.NONE)
     # Bumped to end every session of this user at once (removal, password change).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     locale: Mapped[str | None] = mapped_column(String(16))

@@ -3,6 +3,15 @@
 from .association import Association, Block, Household, Invite, MemberRole, Membership
 from .audit import AuditLog
 from .circular import Attachment, Circular, Receipt, circular_blocks
+from .push import (
+    DeliveryStatus,
+    LiveEvent,
+    Notification,
+    Priority,
+    PushDelivery,
+    PushOriginPause,
+    PushSubscription,
+)
 from .types import MAX_ID, UTCDateTime, utcnow
 from .user import ApiToken, GlobalRole, User
 
@@ -13,12 +22,19 @@ __all__ = [
     "AuditLog",
     "Block",
     "Circular",
+    "DeliveryStatus",
     "GlobalRole",
     "Household",
     "Invite",
+    "LiveEvent",
     "MAX_ID",
     "MemberRole",
     "Membership",
+    "Notification",
+    "Priority",
+    "PushDelivery",
+    "PushOriginPause",
+    "PushSubscription",
     "Receipt",
     "UTCDateTime",
     "User",

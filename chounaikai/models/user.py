@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -41,6 +41,12 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     locale: Mapped[str | None] = mapped_column(String(16))
     large_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Quiet hours as minutes after midnight in Asia/Tokyo (None: no quiet hours).
+    # Circular pushes wait until the end; emergencies never wait.
+    quiet_start_minute: Mapped[int | None] = mapped_column(Integer)
+    quiet_end_minute: Mapped[int | None] = mapped_column(Integer)
+    # One morning summary instead of a push per circular (emergencies still ring).
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

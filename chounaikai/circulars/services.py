@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import notify
 from ..database import after_rollback
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
@@ -107,6 +108,7 @@ def create_circular(*, actor: User, association_id: int, data: CircularInput,
     db.session.add(circular)
     _attach(circular, list(uploads))
     db.session.flush()
+    notify.circular_published(circular)
     return circular
 
 

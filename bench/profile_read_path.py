@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Profile one resident's read path in-process (Flask test client, no server, no network).
+
+    .venv/bin/python bench/profile_read_path.py [--iterations 300] [--database sqlite|postgresql]
+        [--sort cumulative|tottime] [--queries]
+
+Prints the mean time per request for list / open / mark read, the number of SQL
+statements each request runs (``--queries``), and the cProfile top functions.
+Uses the same seed as bench/read_path.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import read_path  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--limit", type=int, default=45)
+    parser.add_argument("--queries", action="store_true", help="print the SQL of one iteration")
+    parser.add_argument("--no-profile", action="store_true", help="only time (CPU ms/request)")
+    args = parser.parse_args()
+
+    from chounaikai import create_app
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        url, drop = read_path.create_database(args.database, tmp, args.postgres_url)
+        try:
+            seeded = read_path.migrate_and_seed(url, tmp)
+            app = create_app({"DATABASE_URL": url, "SECRET_KEY": read_path.SECRET_KEY,
+                              "UPLOAD_FOLDER": str(tmp), "LOGIN_RATE_LIMIT": "1000 per minute",
+                              "PUSH_WORKER": "off"})
+            client = app.test_client()
+            page = client.get("/login").get_data(as_text=True)
+            token = _META.search(page).group(1)
+            response = client.post("/login", data={"login": seeded.logins[7],
+                                                   "password": read_path.PASSWORD,
+                                                   "csrf_token": token})
+            assert response.status_code == 302, response.status_code
+            aid = seeded.association_id
+            statements: list[str] = []
+
+            @event.listens_for(Engine, "before_cursor_execute")
+            def _count(conn, cursor, statement, *rest):
+                statements.append(statement)
+
+            rng = random.Random(1)
+            timings: dict[str, float] = Counter()
+            counts: dict[str, int] = Counter()
+
+            def iteration(profile_queries: bool = False):
+                for label, call in (
+                    ("list", lambda: client.get(f"/a/{aid}/circulars")),
+                    ("open", lambda: client.get(f"/circulars/{cid[0]}")),
+                    ("read", lambda: client.post(f"/circulars/{cid[0]}/read", headers={
+                        "X-CSRFToken": csrf[0], "Accept": "application/json"})),
+                ):
+                    before = len(statements)
+                    start = time.thread_time()  # CPU time: robust to other load on the machine
+                    response = call()
+                    timings[label] += time.thread_time() - start
+                    assert response.status_code == 200, (label, response.status_code)
+                    body = response.get_data(as_text=True)
+                    counts[label] = len(statements) - before
+                    if label == "list":
+                        cid[0] = rng.choice(re.findall(r'href="/circulars/(\d+)"', body))
+                    if label == "open":
+                        csrf[0] = _META.search(body).group(1)
+                    if profile_queries:
+                        print(f"--- {label}: {len(statements) - before} statements")
+                        for sql in statements[before:]:
+                            print("   ", " ".join(sql.split())[:160])
+
+            cid, csrf = [None], [None]
+            for _ in range(20):
+                iteration()
+            if args.queries:
+                iteration(profile_queries=True)
+            timings.clear()
+            profiler = cProfile.Profile()
+            if not args.no_profile:
+                profiler.enable()
+            for _ in range(args.iterations):
+                iteration()
+            profiler.disable()
+            mode = "CPU, unprofiled" if args.no_profile else "CPU, under cProfile"
+            for label in ("list", "open", "read"):
+                print(f"{label}: {timings[label] / args.iterations * 1000:.2f} ms/request "
+                      f"({mode}), {counts[label]} SQL statements")
+            if not args.no_profile:
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
+            with app.app_context():
+                from chounaikai.extensions import db
+                db.engine.dispose()
+        finally:
+            drop()
+
+
+if __name__ == "__main__":
+    main()

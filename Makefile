@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: migrate, seed the demo (idempotent), print demo logins, serve on http://127.0.0.1:5000
+## (pages and Socket.IO live updates on one port; wsgi.py starts in-process workers)
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "\nOpen http://$(HOST):$(PORT)/ in your browser.\n"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/python wsgi.py --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL when CHOUNAIKAI_TEST_POSTGRES_URL is set
 test: install

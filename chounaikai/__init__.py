@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import database, errors, i18n, security
+from . import database, errors, i18n, live, security
 from .config import build_config
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -36,6 +36,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.url_value_preprocessor(_refuse_impossible_ids)
     _register_blueprints(app)
+    # Socket.IO (app.extensions["socketio"]), GET /live/events, `flask live prune`.
+    live.init_app(app)
     _register_template_helpers(app)
 
     from .cli import register_cli
@@ -75,10 +77,12 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .circulars.routes import bp as circulars_bp
     from .main.routes import bp as main_bp
+    from .push import routes as push_routes
     from .staff.routes import bp as staff_bp
 
     for blueprint in (main_bp, auth_bp, associations_bp, circulars_bp, staff_bp, api_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(push_routes.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

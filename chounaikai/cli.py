@@ -9,6 +9,10 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from .push.cli import register_push  # `flask push …` and the embedded sender
+
+    register_push(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Create the demo data (safe to run again) and print the demo logins."""

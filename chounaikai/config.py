@@ -46,6 +46,24 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+# Push services whose endpoints a browser's PushSubscription may name (see
+# chounaikai/push/subscriptions.py for the pattern syntax); anything else is refused so
+# a member cannot make the server POST to an arbitrary URL.
+DEFAULT_PUSH_ALLOWED_HOSTS = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.services.mozilla.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
+)
+
+
+def _push_allowed_hosts() -> tuple[str, ...]:
+    """The defaults plus ``CHOUNAIKAI_PUSH_ALLOWED_HOSTS`` (comma-separated, e.g. for tests)."""
+    extra = [part.strip() for part in (_env("PUSH_ALLOWED_HOSTS") or "").split(",")]
+    return DEFAULT_PUSH_ALLOWED_HOSTS + tuple(part for part in extra if part)
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the Flask config mapping from environment and ``overrides``."""
     overrides = dict(overrides or {})
@@ -84,6 +102,19 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUSH_ALLOWED_HOSTS": _push_allowed_hosts(),
+        # Web Push delivery (docs/push-delivery.md); other PUSH_* keys default in
+        # chounaikai/push/settings.py.  VAPID_PRIVATE_KEY: PEM or base64url raw scalar.
+        "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),
+        "VAPID_SUBJECT": _env("VAPID_SUBJECT"),
+        "PUSH_WORKER": _env("PUSH_WORKER"),  # thread | rq | off
+        "PUSH_QUEUE_PREFIX": _env("PUSH_QUEUE_PREFIX"),
+        "PUSH_BATCH_SIZE": _env("PUSH_BATCH_SIZE"),
+        "PUSH_CONCURRENCY": _env("PUSH_CONCURRENCY"),
+        "PUSH_LEASE_SECONDS": _env("PUSH_LEASE_SECONDS"),
+        "PUSH_TICK_SECONDS": _env("PUSH_TICK_SECONDS"),
+        "PUSH_STALE_DAYS": _env("PUSH_STALE_DAYS"),
+        "PUSH_DIGEST_HOUR": _env("PUSH_DIGEST_HOUR"),
     }
     config.update(overrides)
     return config

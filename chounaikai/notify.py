@@ -7,10 +7,18 @@ announced over Socket.IO only after commit.
 
 from __future__ import annotations
 
-from .models import Circular
+from .live import announcements as live
+from .models import Circular, Receipt
 from .push.outbox import enqueue_circular
 
 
 def circular_published(circular: Circular) -> None:
-    """A new circular: push to its audience."""
+    """A new circular: push to its audience, and a live toast and unread count."""
     enqueue_circular(circular)
+    live.circular_published(circular)
+
+
+def receipt_recorded(circular: Circular, receipt: Receipt) -> None:
+    """A member read or acknowledged (or a leader recorded a paper household): live
+    counters for the leaders' status pages and the member's own unread count."""
+    live.receipt_recorded(circular, receipt)

@@ -18,4 +18,11 @@ from . import auth  # noqa: E402
 bp.before_request(auth.authenticate_request)
 bp.after_request(auth.finish_response)
 
-from . import openapi, routes_associations, routes_auth, routes_circulars  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    openapi,
+    routes_associations,
+    routes_auth,
+    routes_circulars,
+    routes_live,
+    routes_push,
+)

@@ -10,7 +10,18 @@ from typing import Any
 
 from . import bp
 from .auth import public
-from .openapi_components import PARAMETERS, RESPONSES, SCHEMAS, SECURITY_SCHEMES, ref
+from .openapi_components import (
+    DATETIME,
+    ID,
+    NULLABLE_DATETIME,
+    PARAMETERS,
+    RESPONSES,
+    SCHEMAS,
+    SECURITY_SCHEMES,
+    obj,
+    ref,
+    string,
+)
 
 P = "/api/v1"
 JSON = "application/json"
@@ -23,6 +34,7 @@ _TAGS = [
     {"name": "members", "description": "Roster, roles and removal (leaders)"},
     {"name": "invites", "description": "Invite codes and their QR flyers"},
     {"name": "circulars", "description": "Circulars (回覧), receipts and attachments"},
+    {"name": "push", "description": "Web Push: own devices, notification settings, VAPID key"},
     {"name": "meta", "description": "This document"},
 ]
 
@@ -195,6 +207,112 @@ PATHS: dict[str, dict[str, Op]] = {
         description="Sent with Content-Disposition and X-Content-Type-Options: nosniff.")},
 }
 
+# -- Web Push (chounaikai/api/routes_push.py) ----------------------------------------------
+_OWN = "any authenticated user (own data only)"
+_CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["21:00"]}
+_B64URL = {"type": "string", "pattern": "^[A-Za-z0-9_-]+={0,2}$"}
+PUSH_SCHEMAS: dict[str, Any] = {
+    "PushSubscriptionInput": obj({
+        "endpoint": string(2048, format="uri", description=(
+            "https URL of a push service on the server's allow-list (FCM, Mozilla, Apple, "
+            "Windows); other hosts, http, userinfo, fragments and IP addresses are refused")),
+        "keys": obj({"p256dh": {**_B64URL, "description": "65-byte uncompressed P-256 point"},
+                     "auth": {**_B64URL, "description": "16 bytes"}}),
+        "expirationTime": {"type": ["number", "null"], "minimum": 0,
+                           "description": "milliseconds since the epoch, or null"},
+        "device_label": string(60, description="default: from the User-Agent, e.g. "
+                               "\"iPhone Safari\"")}, ("endpoint", "keys")),
+    "PushDevice": obj({"id": ID, "device_label": {"type": "string"},
+                       "origin": {"type": "string", "description": "the push service"},
+                       "created_at": DATETIME, "last_success_at": NULLABLE_DATETIME,
+                       "expiration_time": NULLABLE_DATETIME}),
+    "PushDeviceList": obj({"items": {"type": "array", "items": ref("PushDevice")}}),
+    "NotificationSettings": obj({
+        "quiet_hours": {"oneOf": [{"type": "null"}, obj({"start": _CLOCK, "end": _CLOCK})],
+                        "description": "Asia/Tokyo wall-clock time; start after end runs "
+                        "over midnight. Emergencies ring regardless."},
+        "daily_digest": {"type": "boolean",
+                         "description": "one morning summary instead of a push per circular"},
+        "timezone": {"const": "Asia/Tokyo"}}),
+    "NotificationSettingsInput": obj({
+        "quiet_hours": {"oneOf": [{"type": "null"}, obj({"start": _CLOCK, "end": _CLOCK})]},
+        "daily_digest": {"type": "boolean"}}),
+    "VapidPublicKey": obj({"public_key": {**_B64URL, "description": (
+        "applicationServerKey for pushManager.subscribe: base64url of the 65-byte "
+        "uncompressed P-256 point")}}),
+}
+PUSH_PARAMETERS = {"subscription_id": {"name": "subscription_id", "in": "path",
+                                       "required": True, "schema": ID}}
+_UNAVAILABLE = {"description": "Web Push is not configured on this server (no VAPID key)",
+                "content": {JSON: {"schema": ref("Error")}}}
+
+
+def _with_503(operation: Op) -> Op:
+    operation["responses"]["503"] = _UNAVAILABLE
+    return operation
+
+
+PATHS.update({
+    f"{P}/push/vapid-public-key": {"get": _with_503(op(
+        "vapid_public_key", "push", "The VAPID public key (applicationServerKey)",
+        "any authenticated user", schema="VapidPublicKey"))},
+    f"{P}/push/subscriptions": {
+        "get": op("list_push_subscriptions", "push", "My devices that receive pushes", _OWN,
+                  schema="PushDeviceList"),
+        "post": op("create_push_subscription", "push", "Register this device (idempotent)",
+                   _OWN, status=201, schema="PushDevice", body="PushSubscriptionInput",
+                   errors=(400, 409, 415), description=(
+                       "Send the browser's `PushSubscription.toJSON()`. The same endpoint "
+                       "again updates its row and answers 200 (it moves to the caller if "
+                       "another member had it: the device follows whoever subscribes on it). "
+                       "At most 20 devices per member (409). Bodies over 4 KB give 400.")),
+    },
+    f"{P}/push/subscriptions/{{subscription_id}}": {"delete": op(
+        "delete_push_subscription", "push", "Stop pushes to one of my devices", _OWN,
+        status=204, params=("subscription_id",), errors=(404,),
+        description="Another member's device id gives 404.")},
+    f"{P}/me/notification-settings": {
+        "get": op("notification_settings", "push", "My quiet hours and daily digest", _OWN,
+                  schema="NotificationSettings"),
+        "put": op("update_notification_settings", "push",
+                  "Replace my quiet hours and daily digest", _OWN,
+                  schema="NotificationSettings", body="NotificationSettingsInput",
+                  errors=(400, 415), description="Both fields are required; "
+                  "`quiet_hours: null` turns quiet hours off."),
+    },
+})
+PATHS[f"{P}/push/subscriptions"]["post"]["responses"]["200"] = {
+    "description": "The endpoint was already registered; its row was updated",
+    "content": {JSON: {"schema": ref("PushDevice")}}}
+
+# -- Live updates (chounaikai/api/routes_live.py) --------------------------------------------
+SCHEMAS["LiveEvent"] = obj({
+    "seq": {"type": "integer", "minimum": 1, "description": "grows with every event"},
+    "prev": {"type": ["integer", "null"], "description": (
+        "the room's previous seq (Socket.IO only; null here)")},
+    "room": {"type": "string", "examples": ["user:12", "leaders:3"]},
+    "kind": {"type": "string", "examples": ["circular", "receipt", "receipts"]},
+    "data": {"type": "object", "description": "ids and counts only, never names"},
+    "at": DATETIME})
+SCHEMAS["LiveEventPage"] = obj({
+    "room": {"type": "string"}, "events": {"type": "array", "items": ref("LiveEvent")},
+    "has_more": {"type": "boolean", "description": "ask again with after=last"},
+    "last": {"type": "integer", "description": "the seq to send as `after` next time"},
+    "stale": {"type": "boolean", "description": (
+        "events after `after` were pruned (kept 7 days): reload the state instead")}})
+PATHS[f"{P}/live/events"] = {"get": op(
+    "live_events", "live", "Missed live events of one Socket.IO room",
+    "the room's audience: `user:<id>` that user only, `leaders:<association_id>` its "
+    "leaders and block leaders", schema="LiveEventPage", errors=(400, 403, 404),
+    description=(
+        "Query parameters: `room` (required, e.g. `user:12` or `leaders:3`), `after` "
+        "(the last seq you applied, default 0) and `limit` (1-500, default 100). Returns "
+        "the room's events with a greater seq, in seq order. Socket.IO (path `/socket.io/`, "
+        "websocket transport, `auth: {\"token\": \"<bearer token>\"}`) only rings: after "
+        "every (re)connect, join the rooms with the `join` event and then call this with "
+        "your last seq. Authorized exactly like a join."))}
+_TAGS.insert(-1, {"name": "live", "description": "Catch-up for Socket.IO live updates"})
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -210,7 +328,8 @@ DOCUMENT: dict[str, Any] = {
     "tags": _TAGS,
     "security": [{"bearer": []}],
     "paths": PATHS,
-    "components": {"schemas": SCHEMAS, "responses": RESPONSES, "parameters": PARAMETERS,
+    "components": {"schemas": {**SCHEMAS, **PUSH_SCHEMAS}, "responses": RESPONSES,
+                   "parameters": {**PARAMETERS, **PUSH_PARAMETERS},
                    "securitySchemes": SECURITY_SCHEMES},
 }
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
-from .. import audit
+from .. import audit, notify
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..models import Block, Circular, Household, MemberRole, Membership, Receipt, User, utcnow
@@ -72,8 +72,10 @@ def record_paper_receipt(*, actor: User, circular_id: int, household_id: int,
     audit.record(actor=actor, action="receipt.proxy", association_id=circular.association_id,
                  target_type="household", target_id=household.id,
                  detail={"circular_id": circular.id})
-    return upsert_receipt(circular_id=circular.id, user_id=None, household_id=household.id,
-                          acknowledge=acknowledge, proxy_by_id=actor.id)
+    receipt = upsert_receipt(circular_id=circular.id, user_id=None, household_id=household.id,
+                             acknowledge=acknowledge, proxy_by_id=actor.id)
+    notify.receipt_recorded(circular, receipt)
+    return receipt
 
 
 @dataclass

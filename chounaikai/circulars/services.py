@@ -203,15 +203,19 @@ def receipt_for(*, user: User, circular_id: int) -> Receipt | None:
 def mark_read(*, user: User, circular_id: int) -> Receipt:
     """Record that ``user`` opened the circular.  Safe to repeat: one row per member."""
     circular, membership = _visible(user, circular_id)
-    return upsert_receipt(circular_id=circular.id, user_id=user.id,
-                          household_id=membership.household_id, acknowledge=False)
+    receipt = upsert_receipt(circular_id=circular.id, user_id=user.id,
+                             household_id=membership.household_id, acknowledge=False)
+    notify.receipt_recorded(circular, receipt)
+    return receipt
 
 
 def acknowledge(*, user: User, circular_id: int) -> Receipt:
     """確認しました: records read and acknowledged; repeating keeps the first time."""
     circular, membership = _visible(user, circular_id)
-    return upsert_receipt(circular_id=circular.id, user_id=user.id,
-                          household_id=membership.household_id, acknowledge=True)
+    receipt = upsert_receipt(circular_id=circular.id, user_id=user.id,
+                             household_id=membership.household_id, acknowledge=True)
+    notify.receipt_recorded(circular, receipt)
+    return receipt
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,58 @@ API_CASES: list[Case] = [
     Case("api.attachment", "GET", lambda w, s: f"{API}/attachments/{_side(w, s).attachment.id}",
          MEMBERS),
 ]
+
+
+# Web Push (chounaikai/api/routes_push.py): a device belongs to a person; each side's
+# resident owns the device made for that side, everyone else gets 404.
+def _subscription_body(w: World, s: str) -> dict:
+    import base64
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        Encoding.X962, PublicFormat.UncompressedPoint)
+    return {"endpoint": f"https://fcm.googleapis.com/fcm/send/api-{secrets.token_hex(8)}",
+            "keys": {"p256dh": b64(point), "auth": b64(secrets.token_bytes(16))},
+            "expirationTime": None}
+
+
+def _fresh_device_id(w: World, s: str) -> int:
+    from tests.authz.web_routes import _fresh_device_id as fresh
+
+    return fresh(w, s)
+
+
+API_CASES += [
+    Case("api.vapid_public_key", "GET", lambda w, s: f"{API}/push/vapid-public-key",
+         everyone(200)),
+    Case("api.list_push_subscriptions", "GET", lambda w, s: f"{API}/push/subscriptions",
+         everyone(200)),
+    Case("api.create_push_subscription", "POST", lambda w, s: f"{API}/push/subscriptions",
+         everyone(201), data=_subscription_body),
+    Case("api.delete_push_subscription", "DELETE",
+         lambda w, s: f"{API}/push/subscriptions/{_fresh_device_id(w, s)}",
+         expect(outsider=404, resident=204, block_leader=404, leader=404, staff=404)),
+    Case("api.notification_settings", "GET", lambda w, s: f"{API}/me/notification-settings",
+         everyone(200)),
+    Case("api.update_notification_settings", "PUT",
+         lambda w, s: f"{API}/me/notification-settings", everyone(200),
+         data=lambda w, s: {"quiet_hours": {"start": "22:00", "end": "06:30"},
+                            "daily_digest": True}),
+]
+
+
+# Live updates (chounaikai/api/routes_live.py): authorized like a Socket.IO join.
+API_CASES += [
+    Case("api.live_events", "GET",
+         lambda w, s: f"{API}/live/events?room=leaders:{_aid(w, s)}&after=0",
+         expect(block_leader=200)),
+    Case("api.live_events", "GET",
+         lambda w, s: f"{API}/live/events?room=user:{_side(w, s).members['resident'].user.id}",
+         expect(outsider=404, resident=200, block_leader=404, leader=404, staff=404)),
+]

@@ -148,6 +148,65 @@ WEB_CASES: list[Case] = [
 ]
 
 
+# Web Push (chounaikai/push/routes.py).  A device belongs to a person, not to an
+# association: each side's resident owns the device made for that side, so only the
+# "resident" relation is the owner and everyone else gets 404.
+OWNER_POST = expect(anon="login", outsider=404, resident=302, block_leader=404, leader=404,
+                    staff=404)
+
+
+def _fresh_device_id(w: World, s: str) -> int:
+    import secrets
+
+    from chounaikai.models import PushSubscription
+    from chounaikai.push.subscriptions import endpoint_hash
+
+    endpoint = f"https://fcm.googleapis.com/fcm/send/authz-{secrets.token_hex(8)}"
+    row = PushSubscription(
+        user_id=_side(w, s).members["resident"].user.id, endpoint=endpoint,
+        endpoint_hash=endpoint_hash(endpoint),
+        origin="https://fcm.googleapis.com", p256dh="B" * 87, auth="A" * 22,
+        device_label="Android Chrome")
+    w.factory._save(row)
+    return row.id
+
+
+WEB_CASES += [
+    Case("push.manifest", "GET", lambda w, s: "/manifest.webmanifest", everyone(200)),
+    Case("push.service_worker", "GET", lambda w, s: "/sw.js", everyone(200)),
+    Case("push.settings", "GET", lambda w, s: "/settings/notifications", LOGGED_IN_GET),
+    Case("push.save_settings", "POST", lambda w, s: "/settings/notifications", LOGGED_IN_POST,
+         data=lambda w, s: {"quiet_enabled": "1", "quiet_start": "21:00", "quiet_end": "07:00",
+                            "daily_digest": "1"}),
+    Case("push.remove_device", "POST",
+         lambda w, s: f"/settings/notifications/devices/{_fresh_device_id(w, s)}/delete",
+         OWNER_POST),
+    # The page script sends JSON; the matrix posts a form, which every member gets past
+    # login and CSRF with and is then refused as not JSON (415).  tests/push covers 201.
+    Case("push.subscribe", "POST", lambda w, s: "/push/subscriptions",
+         expect(outsider=415, resident=415, block_leader=415, leader=415, staff=415),
+         data=lambda w, s: {"endpoint": "https://fcm.googleapis.com/fcm/send/x"}, fetch=True),
+]
+
+
+# Live updates (chounaikai/live/routes.py): the catch-up is authorized like a Socket.IO
+# join.  JSON only, so an anonymous caller gets 401 rather than the login page.
+def _live_url(room: str) -> str:
+    return f"/live/events?room={room}&after=0"
+
+
+WEB_CASES += [
+    Case("live.events", "GET",
+         lambda w, s: _live_url(f"leaders:{_side(w, s).association.id}"),
+         expect(anon=401, block_leader=200)),
+    # A user's own room: only that user (each side's resident), everyone else 404.
+    Case("live.events", "GET",
+         lambda w, s: _live_url(f"user:{_side(w, s).members['resident'].user.id}"),
+         expect(anon=401, outsider=404, resident=200, block_leader=404, leader=404,
+                staff=404)),
+]
+
+
 def adjust(case: Case, actor: str, relation: str) -> int | str:
     """Routes whose answer depends on the actor rather than on an object."""
     if case.endpoint == "main.index" and actor in ("resident", "resident_other", "block_leader",

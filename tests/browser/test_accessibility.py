@@ -30,6 +30,7 @@ PAGES: dict[str, tuple[str | None, Callable[[Neighborhood], str]]] = {
     "leader status": ("leader", lambda n: f"/circulars/{n.circular.id}/status"),
     "leader circular list": ("leader", lambda n: f"/a/{n.association.id}/circulars/manage"),
     "new circular form": ("leader", lambda n: f"/a/{n.association.id}/circulars/new"),
+    "notification settings": ("resident", lambda n: "/settings/notifications"),
 }
 
 

@@ -1,0 +1,56 @@
+"""What is announced live when circulars are published and receipts are written.
+
+Called from :mod:`chounaikai.notify` inside the change's transaction.  Rooms:
+
+* ``user:<id>`` — the member's own events: ``circular`` (a new circular: id, title,
+  unread count) and ``receipt`` (they read or acknowledged: id, unread count);
+* ``leaders:<association_id>`` — ``receipts``: a circular's counters (totals and
+  per block), for leaders and block leaders.  Counts only, never who.
+"""
+
+from __future__ import annotations
+
+from ..models import Circular, Receipt, utcnow
+from . import counts
+from .rooms import leaders_room, user_room
+from .service import Event, lock_rooms, record
+
+TITLE_LIMIT = 200
+
+
+def circular_published(circular: Circular) -> None:
+    """A circular went out: every member it reaches gets its id, title and unread count.
+
+    A scheduled circular (``publish_at`` in the future) is not announced now; the code
+    that notices it going public (e.g. the push sender's tick) calls this then.
+    """
+    if not circular.is_published(utcnow()):
+        return
+    user_ids = counts.audience_user_ids(circular)
+    if not user_ids:
+        return
+    rooms = [user_room(uid) for uid in user_ids]
+    lock_rooms(rooms)  # before counting: the counts then include every earlier commit
+    unread = counts.unread_counts(circular.association_id, user_ids)
+    record([Event(user_room(uid), "circular", {
+        "association_id": circular.association_id, "circular_id": circular.id,
+        "title": circular.title[:TITLE_LIMIT], "url": f"/circulars/{circular.id}",
+        "ack_required": circular.ack_required, "unread": unread[uid],
+        "own": uid == circular.author_id}) for uid in user_ids])
+
+
+def receipt_recorded(circular: Circular, receipt: Receipt) -> None:
+    """A member (or a leader for a paper household) read or acknowledged ``circular``."""
+    rooms = [leaders_room(circular.association_id)]
+    if receipt.user_id is not None:
+        rooms.append(user_room(receipt.user_id))
+    lock_rooms(rooms)
+    events = [Event(leaders_room(circular.association_id), "receipts",
+                    counts.receipt_counts(circular))]
+    if receipt.user_id is not None:
+        unread = counts.unread_counts(circular.association_id, [receipt.user_id])
+        events.append(Event(user_room(receipt.user_id), "receipt", {
+            "association_id": circular.association_id, "circular_id": circular.id,
+            "acknowledged": receipt.acknowledged_at is not None,
+            "unread": unread[receipt.user_id]}))
+    record(events)

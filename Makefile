@@ -51,6 +51,7 @@ messages: install
 
 bench: install
 	$(BIN)/python bench/read_path.py
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

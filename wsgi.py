@@ -19,8 +19,11 @@ app = create_app()
 
 def start_embedded_workers(flask_app: Flask) -> None:
     """Hook: in-process background workers of the embedded mode start here, once, in the
-    serving process only (e.g. the push sender thread).  Workers announce live events
-    with ``chounaikai.live.service.record`` inside their transaction."""
+    serving process only.  Workers announce live events with
+    ``chounaikai.live.service.record`` inside their transaction."""
+    from chounaikai.push.workers import start_thread
+
+    start_thread(flask_app)  # the push sender (PUSH_WORKER=thread, the embedded default)
 
 
 def main() -> None:

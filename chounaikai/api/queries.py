@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..errors import NotFound
 from ..extensions import db
-from ..models import Attachment, Block, Household, MemberRole, Membership, User
+from ..models import Block, Household, MemberRole, Membership, User
 from ..permissions import require_member, require_role
 
 
@@ -36,10 +35,3 @@ def households(*, actor: User, association_id: int) -> list[Household]:
         select(Household).where(Household.association_id == association_id)
         .order_by(Household.block_id, Household.name, Household.id)))
 
-
-def attachment(attachment_id: int) -> Attachment:
-    """An attachment row; the caller checks the circular's visibility.  Raises NotFound."""
-    item = db.session.get(Attachment, attachment_id)
-    if item is None:
-        raise NotFound()
-    return item

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from flask import send_file
-
 from ..circulars import attachments as files
 from ..circulars import receipts, services
 from ..database import writes_on_get
-from ..errors import NotFound
-from . import bp, queries, serialize
+from . import bp, serialize
 from .auth import current_api_user
 from .schemas import body_fields, uploaded_files
 
@@ -114,18 +111,5 @@ def paper_receipt(circular_id: int, household_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 def attachment(attachment_id: int):
     """The file, for members who may read its circular (same headers as the web route)."""
-    item = queries.attachment(attachment_id)
-    services.visible_circular(user=current_api_user(), circular_id=item.circular_id)
-    path = files.path_of(item.stored_name)
-    if not path.is_file():
-        raise NotFound()
-    inline = item.content_type != files.PDF
-    response = send_file(path, mimetype=item.content_type,
-                         as_attachment=not inline, download_name=item.original_name,
-                         max_age=0)
-    if inline:
-        response.headers["Content-Disposition"] = response.headers.get(
-            "Content-Disposition", "inline")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    item = services.readable_attachment(user=current_api_user(), attachment_id=attachment_id)
+    return files.send_attachment(item)

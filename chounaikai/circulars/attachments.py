@@ -12,11 +12,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, current_app, send_file
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ValidationFailed
+from ..models import Attachment
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
@@ -88,3 +89,16 @@ def store(checked: CheckedFile) -> str:
 
 def path_of(stored_name: str) -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / stored_name
+
+
+def send_attachment(item: Attachment) -> Response:
+    """The file response: images inline, PDFs as downloads, never sniffed or cached."""
+    inline = item.content_type != PDF
+    response = send_file(path_of(item.stored_name), mimetype=item.content_type,
+                         as_attachment=not inline, download_name=item.original_name, max_age=0)
+    if inline:
+        response.headers["Content-Disposition"] = response.headers.get(
+            "Content-Disposition", "inline")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -18,9 +16,8 @@ from flask_login import current_user, login_required
 from ..associations.services import get_association
 from ..database import writes_on_get
 from ..errors import ValidationFailed
-from ..extensions import db
 from ..forms import flag, local_datetime, text
-from ..models import MAX_ID, Attachment, MemberRole
+from ..models import MAX_ID, MemberRole
 from ..permissions import require_member, require_role
 from . import attachments as files
 from . import receipts, services
@@ -79,20 +76,8 @@ def acknowledge(circular_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    item = db.session.get(Attachment, attachment_id)
-    if item is None:
-        abort(404)
-    services.visible_circular(user=current_user, circular_id=item.circular_id)
-    inline = item.content_type != files.PDF
-    response = send_file(files.path_of(item.stored_name), mimetype=item.content_type,
-                         as_attachment=not inline, download_name=item.original_name,
-                         max_age=0)
-    if inline:
-        response.headers["Content-Disposition"] = response.headers.get(
-            "Content-Disposition", "inline")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    item = services.readable_attachment(user=current_user, attachment_id=attachment_id)
+    return files.send_attachment(item)
 
 
 @bp.get("/a/<int:association_id>/circulars/manage")

@@ -163,6 +163,17 @@ def visible_circular(*, user: User, circular_id: int) -> Circular:
     return _visible(user, circular_id)[0]
 
 
+def readable_attachment(*, user: User, attachment_id: int) -> Attachment:
+    """An attachment whose circular ``user`` may read and whose file exists; else NotFound."""
+    item = db.session.get(Attachment, attachment_id)
+    if item is None:
+        raise NotFound()
+    visible_circular(user=user, circular_id=item.circular_id)
+    if not files.path_of(item.stored_name).is_file():
+        raise NotFound()
+    return item
+
+
 @dataclass(frozen=True)
 class InboxItem:
     circular: Circular

@@ -15,7 +15,7 @@ import pytest
 import socketio
 
 from chounaikai.models import MemberRole
-from tests.live.servers import ROOT, Server, base_env, gunicorn, redis_url_or_skip, unique_channel
+from tests.servers import ROOT, Server, base_env, gunicorn, redis_url_or_skip, unique_channel
 
 pytestmark = pytest.mark.slow
 

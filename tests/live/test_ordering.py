@@ -18,14 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chounaikai.models import LiveEvent, MemberRole
-from tests.live.servers import (
-    Server,
-    base_env,
-    bulk_residents,
-    gunicorn,
-    redis_url_or_skip,
-    unique_channel,
-)
+from tests.live.servers import bulk_residents
+from tests.servers import Server, base_env, gunicorn, redis_url_or_skip, unique_channel
 
 pytestmark = pytest.mark.slow
 

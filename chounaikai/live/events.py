@@ -19,6 +19,7 @@ Server → client: ``live`` envelopes (see :mod:`chounaikai.live.service`).
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from flask import request, session
@@ -31,7 +32,6 @@ from flask_socketio import (
     disconnect,
     join_room,
     leave_room,
-    rooms,
 )
 
 from ..auth.sessions import user_for_token
@@ -43,6 +43,10 @@ from .service import latest_seqs
 log = logging.getLogger(__name__)
 
 MAX_ROOMS_PER_CONNECTION = 8
+# Rooms each connection of this process joined.  Kept here rather than read back from
+# the Socket.IO manager, whose room table other threads change while it is iterated.
+_joined: dict[str, set[str]] = {}
+_joined_lock = threading.Lock()
 MAX_TOKEN_LENGTH = 256  # as the API's bearer tokens
 _TOKEN_KEY = "_live_bearer_token"  # noqa: S105 - a session key name, not a secret
 
@@ -82,6 +86,11 @@ def _room_arg(data: Any) -> Any:
     return data.get("room") if isinstance(data, dict) else data
 
 
+def _forget(sid: str) -> None:
+    with _joined_lock:
+        _joined.pop(sid, None)
+
+
 def register(sio: SocketIO) -> None:
     """Attach the handlers to ``sio`` (one Socket.IO server per app)."""
 
@@ -107,12 +116,16 @@ def register(sio: SocketIO) -> None:
             return {"ok": False, "error": "not_found"}
         except PermissionDenied:
             return {"ok": False, "error": "forbidden"}
-        try:
-            joined = [r for r in rooms() if r != request.sid]  # type: ignore[attr-defined]
+        sid = request.sid  # type: ignore[attr-defined]
+        with _joined_lock:
+            joined = _joined.setdefault(sid, set())
             if room not in joined and len(joined) >= MAX_ROOMS_PER_CONNECTION:
                 return {"ok": False, "error": "too_many_rooms"}
+            joined.add(room)
+        try:
             join_room(room)
         except (KeyError, ValueError):  # the client left while its join was handled
+            _forget(sid)
             return {"ok": False, "error": "disconnected"}
         return {"ok": True, "room": room, "last": latest_seqs([room])[room]}
 
@@ -120,11 +133,17 @@ def register(sio: SocketIO) -> None:
     def on_leave(data: Any = None) -> dict[str, Any]:
         room = _room_arg(data)
         if isinstance(room, str) and room != request.sid:  # type: ignore[attr-defined]
+            with _joined_lock:
+                _joined.get(request.sid, set()).discard(room)  # type: ignore[attr-defined]
             try:
                 leave_room(room)
             except (KeyError, ValueError):
                 pass  # already gone
         return {"ok": True}
+
+    @sio.on("disconnect")
+    def on_disconnect(*_args: Any) -> None:
+        _forget(request.sid)  # type: ignore[attr-defined]
 
     @sio.on_error_default
     def on_error(error: Exception) -> dict[str, Any]:

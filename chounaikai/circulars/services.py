@@ -214,6 +214,11 @@ def receipt_for(*, user: User, circular_id: int) -> Receipt | None:
 def mark_read(*, user: User, circular_id: int) -> Receipt:
     """Record that ``user`` opened the circular.  Safe to repeat: one row per member."""
     circular, membership = _visible(user, circular_id)
+    existing = receipt_for(user=user, circular_id=circular.id)
+    if existing is not None:
+        # Already read: the upsert would change nothing, so there is nothing to announce
+        # (and no association-wide recount or event rows under the write lock).
+        return existing
     receipt = upsert_receipt(circular_id=circular.id, user_id=user.id,
                              household_id=membership.household_id, acknowledge=False)
     notify.receipt_recorded(circular, receipt)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 from dataclasses import dataclass
 
 import aiohttp
@@ -22,14 +21,10 @@ import pytest
 from flask import Flask, session
 from flask_login.utils import _create_identifier
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from chounaikai.auth.sessions import token_digest
-from chounaikai.codes import new_code
-from chounaikai.models import ApiToken, GlobalRole, Household, MemberRole, Membership, Receipt, User
-from tests.factories import password_hash
+from chounaikai.models import Receipt
 
 pytestmark = pytest.mark.slow
 
@@ -43,37 +38,6 @@ USER_AGENT = "chounaikai-concurrency-test"
 class Member:
     user_id: int
     headers: dict[str, str]
-
-
-def _bulk_members(engine: Engine, association, count: int) -> list[tuple[int, str]]:
-    """``count`` residents (two per household, across the blocks) and an API token each.
-
-    Core/ORM bulk inserts: a few statements instead of 1,500 single-row sessions.
-    Returns ``(user_id, token)`` pairs.
-    """
-    tag = secrets.token_hex(3)
-    blocks = association.blocks
-    with Session(engine) as db:
-        household_ids = list(db.scalars(
-            insert(Household).returning(Household.id, sort_by_parameter_order=True),
-            [{"association_id": association.id, "block_id": blocks[i % len(blocks)].id,
-              "name": f"世帯{tag}-{i}", "join_code": new_code(12), "has_smartphone": True}
-             for i in range((count + 1) // 2)]))
-        user_ids = list(db.scalars(
-            insert(User).returning(User.id, sort_by_parameter_order=True),
-            [{"login_id": f"c{tag}-{i}", "display_name": f"住民{i}",
-              "email": f"c{tag}-{i}@example.test", "password_hash": password_hash(),
-              "global_role": GlobalRole.NONE, "session_version": 1} for i in range(count)]))
-        db.execute(insert(Membership), [
-            {"user_id": uid, "association_id": association.id,
-             "household_id": household_ids[i // 2], "role": MemberRole.RESIDENT}
-            for i, uid in enumerate(user_ids)])
-        tokens = ["cnk_" + secrets.token_urlsafe(32) for _ in user_ids]
-        db.execute(insert(ApiToken), [
-            {"user_id": uid, "token_hash": token_digest(tok), "name": "concurrency",
-             "session_version": 1} for uid, tok in zip(user_ids, tokens, strict=True)])
-        db.commit()
-    return list(zip(user_ids, tokens, strict=True))
 
 
 def _forged_web_headers(app: Flask, user_id: int) -> dict[str, str]:
@@ -91,14 +55,6 @@ def _forged_web_headers(app: Flask, user_id: int) -> dict[str, str]:
         cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
     name = app.config["SESSION_COOKIE_NAME"]
     return {"Cookie": f"{name}={cookie}", "X-CSRFToken": csrf, "Accept": "application/json"}
-
-
-def _has_route(app: Flask, path: str) -> bool:
-    try:
-        app.url_map.bind("localhost").match(path, method="POST")
-    except (NotFound, MethodNotAllowed):
-        return False
-    return True
 
 
 async def _send_all(base_url: str, url_path: str, members: list[Member]) -> list[tuple[int, str]]:
@@ -127,11 +83,9 @@ async def _send_all(base_url: str, url_path: str, members: list[Member]) -> list
 def test_concurrent_read_receipts_one_row_per_member(route, app, factory, live_server):
     association = factory.association()
     circular = factory.circular(association)
-    pairs = _bulk_members(factory._engine, association, MEMBERS)
+    pairs = factory.bulk_members(association, MEMBERS, per_household=2)
     if route == "api":
         url_path = f"/api/v1/circulars/{circular.id}/read"
-        if not _has_route(app, url_path):
-            pytest.skip("POST /api/v1/circulars/<id>/read does not exist yet")
         members = [Member(uid, {"Authorization": f"Bearer {tok}", "Accept": "application/json"})
                    for uid, tok in pairs]
     else:

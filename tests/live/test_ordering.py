@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chounaikai.models import LiveEvent, MemberRole
-from tests.live.servers import bulk_residents
 from tests.servers import Server, base_env, gunicorn, redis_url_or_skip, unique_channel
 
 pytestmark = pytest.mark.slow
@@ -71,7 +70,7 @@ def test_concurrent_reads_commit_in_seq_order(server, factory):
     association = factory.association()
     leader = factory.member(association, role=MemberRole.LEADER)
     circular = factory.circular(association, author=leader.user)
-    readers = bulk_residents(factory._engine, association, READERS)
+    readers = factory.bulk_members(association, READERS)
     room = f"leaders:{association.id}"
 
     statuses, received = asyncio.run(_storm(

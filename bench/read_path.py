@@ -239,6 +239,7 @@ def start_server(args, url: str, tmp: Path) -> Server:
         "BENCH_UPLOAD_FOLDER": str(tmp / "uploads"),
         # Web Push delivery is not on the read path (and needs a VAPID key outside dev).
         "CHOUNAIKAI_PUSH_WORKER": "off",
+        "BENCH_HTTP_SLOTS": str(args.http_slots or ""),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
     }
     env.pop("REDIS_URL", None)
@@ -520,6 +521,9 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
     print(f"  machine   : nproc={cores}, CPU: {_cpu_model()}")
     print(f"  server    : {shlex.join(server.command[1:])}  (fd = a socket on "
           f"{server.url.removeprefix('http://')} bound by this script; same server for both)")
+    if args.http_slots:
+        print(f"  slots     : at most {args.http_slots} requests executing per worker "
+              "(bench_wsgi.ExecutionSlots, an experiment)")
     print(f"  database  : {args.database}: {seeded.summary}")
     think = (f"think time {args.think_ms:g} ms (exponential) after each bare request / "
              "read-path iteration" if args.think_ms else "no think time")
@@ -587,6 +591,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2,
                         help="gthread threads per worker (2 measured best on 2 cores, see README)")
+    parser.add_argument("--http-slots", type=int, default=0, metavar="N",
+                        help="experiment: at most N requests run at once per worker "
+                             "(bench_wsgi.ExecutionSlots), whatever --threads is")
     parser.add_argument("--login-concurrency", type=int, default=2,
                         help="logins in flight while setting up (see README: argon2 under "
                              "SQLite's write lock)")

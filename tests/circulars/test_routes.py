@@ -17,16 +17,6 @@ from tests.support import client_for, count, html
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-@pytest.fixture
-def town(factory):
-    association = factory.association(blocks=("1班", "2班"))
-    one, two = association.blocks
-    return {
-        "association": association, "one": one, "two": two,
-        "leader": factory.member(association, role=MemberRole.LEADER, block=one),
-        "in_one": factory.member(association, block=one),
-        "in_two": factory.member(association, block=two),
-    }
 
 
 def _only_circular(app) -> Circular:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from chounaikai.extensions import db
 from chounaikai.models import PushSubscription
 from chounaikai.push import vapid
 from tests.push.fake_push_service import FakePushService, FakeSubscription
+from tests.servers import redis_url_or_skip
 
 # A fixed test key, so nothing is written to the real instance folder.
 TEST_VAPID_KEY = vapid.private_key_b64url(vapid.generate_private_key())
-REDIS_ENV = "CHOUNAIKAI_TEST_REDIS_URL"
 
 
 @dataclass
@@ -76,20 +75,7 @@ def add_devices(app: Flask, fake: FakePushService, user_ids: list[int], *,
 @pytest.fixture
 def redis_url() -> str:
     """Real Redis (CHOUNAIKAI_TEST_REDIS_URL, else 127.0.0.1:6379/0); skips if absent locally."""
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    url = os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/0")
-    client = Redis.from_url(url)
-    try:
-        client.ping()
-    except RedisConnectionError:
-        if os.environ.get(REDIS_ENV):
-            raise
-        pytest.skip(f"no Redis at {url} (set {REDIS_ENV} to require it)")
-    finally:
-        client.close()
-    return url
+    return redis_url_or_skip()
 
 
 @pytest.fixture

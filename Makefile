@@ -15,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiled catalogs are built here from the committed .po files, never committed.
+CATALOGS := $(wildcard chounaikai/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+chounaikai/translations/%/LC_MESSAGES/messages.mo: chounaikai/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@
+
+install: $(STAMP) $(COMPILED)
 
 ## run: migrate, seed the demo (idempotent), print demo logins, serve on http://127.0.0.1:5000
 ## (pages and Socket.IO live updates on one port; wsgi.py starts in-process workers)
@@ -43,15 +50,18 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 
-## messages: extract every marked string (Japanese msgids) into chounaikai/translations/messages.pot
+## messages: extract every marked string (Japanese msgids) into chounaikai/translations/messages.pot,
+## merge it into every catalog, then list what still needs translating
 messages: install
-	mkdir -p chounaikai/translations
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-		-o chounaikai/translations/messages.pot .
+	$(BIN)/python -m chounaikai.catalog_check extract chounaikai/translations/messages.pot
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -d chounaikai/translations \
+		-i chounaikai/translations/messages.pot
+	-$(BIN)/python -m chounaikai.catalog_check
 
 bench: install
 	$(BIN)/python bench/read_path.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/furigana.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

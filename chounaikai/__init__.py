@@ -93,15 +93,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _locale_context() -> dict[str, Any]:
-        from flask_babel import get_locale
-
         from .models import utcnow
 
-        locale = get_locale()
-        return {
-            "html_lang": str(locale).replace("_", "-") if locale else "ja",
-            "now_utc": utcnow(),
-        }
+        language = i18n.current_language()
+        return {"language": language, "html_lang": language.html, "now_utc": utcnow()}
 
     app.jinja_env.globals.update(
         can_lead=permissions.can_lead,

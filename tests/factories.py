@@ -22,6 +22,7 @@ from chounaikai.models import (
     Association,
     Block,
     Circular,
+    CircularTranslation,
     GlobalRole,
     Household,
     Invite,
@@ -60,11 +61,11 @@ class Factory:
             session.commit()
 
     def user(self, *, login_id: str | None = None, role: GlobalRole = GlobalRole.NONE,
-             name: str | None = None) -> User:
+             name: str | None = None, locale: str | None = None) -> User:
         n = next(_seq)
         user = User(login_id=login_id or f"user{n}", display_name=name or f"住民{n}",
                     email=f"user{n}@example.test", password_hash=password_hash(),
-                    global_role=role)
+                    global_role=role, locale=locale)
         self._save(user)
         return user
 
@@ -105,6 +106,14 @@ class Factory:
                             ack_required=ack_required, author_id=author.id if author else None)
         self._save(circular)
         return circular
+
+    def translation(self, circular: Circular, language: str, title: str,
+                    body: str) -> CircularTranslation:
+        translation = CircularTranslation(circular_id=circular.id, language=language,
+                                          title=title, body_md=body,
+                                          body_html=render_markdown(body))
+        self._save(translation)
+        return translation
 
     def invite(self, association: Association, *, role: MemberRole = MemberRole.RESIDENT,
                block: Block | None = None, max_uses: int | None = 1,

@@ -183,6 +183,15 @@ PATHS: dict[str, dict[str, Op]] = {
                   description=_CIRCULAR_BODY + " Once published the edit is shown as a "
                   "correction (訂正) and `publish_at` is kept; `files` are added."),
     },
+    f"{P}/circulars/{{circular_id}}/translations/{{language}}": {
+        "put": op("save_translation", "circulars", "Add or replace a translation (idempotent)",
+                  _LEADER, schema="Translation", body="TranslationInput",
+                  params=("circular_id", "language"), errors=_WRITE,
+                  description="Residents whose language has a translation read it; others "
+                  "read the Japanese original with a note that it is not translated."),
+        "delete": op("delete_translation", "circulars", "Remove a translation (idempotent)",
+                     _LEADER, status=204, params=("circular_id", "language"), errors=_READ),
+    },
     f"{P}/circulars/{{circular_id}}/read": {"post": op(
         "mark_read", "circulars", "Mark as read (idempotent)",
         f"{_MEMBER} in its audience", schema="Receipt", params=("circular_id",),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import DEFAULT_LOCALE, LANGUAGES
 from ..models import MAX_ID
 
 Schema = dict[str, Any]
@@ -15,6 +16,9 @@ NULLABLE_DATETIME = {**DATETIME, "type": ["string", "null"]}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 NULLABLE_ID = {**ID, "type": ["integer", "null"]}
 ROLE = {"type": "string", "enum": ["resident", "block_leader", "leader"]}
+TRANSLATION_LANGUAGE = {"type": "string",
+                        "enum": [code for code in LANGUAGES if code != DEFAULT_LOCALE],
+                        "description": "interface language; ja-easy is やさしい日本語"}
 
 
 def ref(name: str) -> Schema:
@@ -144,7 +148,15 @@ SCHEMAS: dict[str, Schema] = {
     "Circular": obj({**_CIRCULAR_SUMMARY, "body_md": {"type": "string"},
                      "body_html": {"type": "string", "description": "sanitized HTML"},
                      "attachments": {"type": "array", "items": ref("Attachment")},
+                     "translations": {"type": "array", "items": ref("Translation"),
+                                      "description": "the leader's translations; the circular "
+                                                     "itself is the Japanese original"},
                      **_OWN_RECEIPT}),
+    "Translation": obj({"language": TRANSLATION_LANGUAGE, "title": {"type": "string"},
+                        "body_md": {"type": "string"},
+                        "body_html": {"type": "string", "description": "sanitized HTML"},
+                        "updated_at": DATETIME}),
+    "TranslationInput": obj({"title": string(200), "body": string(20_000)}),
     "CircularInput": obj(_CIRCULAR_INPUT, ("title", "body")),
     "CircularForm": obj({**_CIRCULAR_INPUT,
                          "files": {"type": "array", "items": {
@@ -195,6 +207,9 @@ PARAMETERS: dict[str, Schema] = {
     name: {"name": name, "in": "path", "required": True, "schema": ID}
     for name in PARAMETER_NAMES
 }
+
+PARAMETERS["language"] = {"name": "language", "in": "path", "required": True,
+                          "schema": TRANSLATION_LANGUAGE}
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..circulars import attachments as files
-from ..circulars import receipts, services
+from ..circulars import receipts, services, translations
 from ..database import writes_on_get
 from . import bp, serialize
 from .auth import current_api_user
@@ -72,6 +72,24 @@ def correct_circular(circular_id: int):
                                          uploads=uploads)
     return serialize.circular_detail(circular,
                                      services.receipt_for(user=user, circular_id=circular_id))
+
+
+@bp.put("/circulars/<int:circular_id>/translations/<language>")
+def save_translation(circular_id: int, language: str):
+    fields = body_fields(("title", "body"))
+    title = fields.string("title", max_length=services.MAX_TITLE)
+    body_md = fields.string("body", max_length=services.MAX_BODY)
+    fields.done()
+    return serialize.translation(translations.save_translation(
+        actor=current_api_user(), circular_id=circular_id, language=language, title=title,
+        body_md=body_md))
+
+
+@bp.delete("/circulars/<int:circular_id>/translations/<language>")
+def delete_translation(circular_id: int, language: str):
+    translations.delete_translation(actor=current_api_user(), circular_id=circular_id,
+                                    language=language)
+    return "", 204
 
 
 @bp.post("/circulars/<int:circular_id>/read")

@@ -19,6 +19,7 @@ from ..models import (
     Attachment,
     Block,
     Circular,
+    CircularTranslation,
     Household,
     Invite,
     Membership,
@@ -126,10 +127,16 @@ def circular_detail(item: Circular, receipt: Receipt | None) -> Json:
     data.update({
         "body_md": item.body_md, "body_html": item.body_html,
         "attachments": [attachment(a) for a in item.attachments],
+        "translations": [translation(t) for t in item.translations],
         "read_at": iso(receipt.read_at) if receipt else None,
         "acknowledged_at": iso(receipt.acknowledged_at) if receipt else None,
     })
     return data
+
+
+def translation(item: CircularTranslation) -> Json:
+    return {"language": item.language, "title": item.title, "body_md": item.body_md,
+            "body_html": item.body_html, "updated_at": iso(item.updated_at)}
 
 
 def inbox(items: list[InboxItem], unread: int) -> Json:

@@ -17,10 +17,11 @@ from ..associations.services import get_association
 from ..database import writes_on_get
 from ..errors import ValidationFailed
 from ..forms import flag, local_datetime, text
+from ..i18n import current_language
 from ..models import MAX_ID, MemberRole
 from ..permissions import require_member, require_role
 from . import attachments as files
-from . import receipts, services
+from . import receipts, services, translations
 
 bp = Blueprint("circulars", __name__)
 
@@ -43,8 +44,11 @@ def _uploads() -> list[services.Upload]:
 @login_required
 def inbox(association_id: int):
     items = services.inbox(user=current_user, association_id=association_id)
+    language = current_language().code
+    titles = translations.translated_titles({item.circular.id for item in items}, language)
     return render_template("circulars/inbox.html", association=get_association(association_id),
-                           items=items, unread=services.unread_count(items))
+                           items=items, unread=services.unread_count(items), titles=titles,
+                           title_language=language)
 
 
 @bp.get("/circulars/<int:circular_id>")
@@ -52,6 +56,7 @@ def inbox(association_id: int):
 def show(circular_id: int):
     circular = services.visible_circular(user=current_user, circular_id=circular_id)
     return render_template("circulars/show.html", circular=circular,
+                           shown=translations.shown_text(circular, current_language().code),
                            receipt=services.receipt_for(user=current_user, circular_id=circular_id))
 
 
@@ -138,6 +143,8 @@ def update(circular_id: int):
 def status(circular_id: int):
     report = receipts.status_report(actor=current_user, circular_id=circular_id)
     return render_template("circulars/status.html", report=report,
+                           translatable=translations.TRANSLATABLE,
+                           translated={t.language for t in report.circular.translations},
                            membership=require_member(current_user,
                                                      report.circular.association_id))
 
@@ -148,4 +155,41 @@ def paper_receipt(circular_id: int, household_id: int):
     receipts.record_paper_receipt(actor=current_user, circular_id=circular_id,
                                   household_id=household_id, acknowledge=flag("acknowledge"))
     flash(_("紙での確認を記録しました。"), "success")
+    return redirect(url_for("circulars.status", circular_id=circular_id))
+
+
+@bp.get("/circulars/<int:circular_id>/translations/<language>")
+@login_required
+def translation(circular_id: int, language: str):
+    existing = translations.get_translation(actor=current_user, circular_id=circular_id,
+                                            language=language)
+    return render_template("circulars/translation.html", language_code=language,
+                           circular=existing.circular if existing else
+                           services.visible_circular(user=current_user, circular_id=circular_id),
+                           translation=existing, form={})
+
+
+@bp.post("/circulars/<int:circular_id>/translations/<language>")
+@login_required
+def save_translation(circular_id: int, language: str):
+    try:
+        translations.save_translation(actor=current_user, circular_id=circular_id,
+                                      language=language, title=text("title"), body_md=text("body"))
+    except ValidationFailed as error:
+        existing = translations.get_translation(actor=current_user, circular_id=circular_id,
+                                                language=language)
+        circular = services.visible_circular(user=current_user, circular_id=circular_id)
+        return render_template("circulars/translation.html", language_code=language,
+                               circular=circular, translation=existing, form=request.form,
+                               error=error), 400
+    flash(_("翻訳を保存しました。"), "success")
+    return redirect(url_for("circulars.status", circular_id=circular_id))
+
+
+@bp.post("/circulars/<int:circular_id>/translations/<language>/delete")
+@login_required
+def delete_translation(circular_id: int, language: str):
+    translations.delete_translation(actor=current_user, circular_id=circular_id,
+                                    language=language)
+    flash(_("翻訳を削除しました。"), "success")
     return redirect(url_for("circulars.status", circular_id=circular_id))

@@ -53,16 +53,22 @@ class Upload:
     data: bytes
 
 
-def _validate(association_id: int, data: CircularInput) -> list[Block]:
+def text_errors(title: str, body_md: str) -> dict[str, str]:
+    """Title and body checks, shared by circulars and their translations."""
     errors: dict[str, str] = {}
-    if not data.title.strip():
+    if not title.strip():
         errors["title"] = _("入力してください")
-    elif len(data.title) > MAX_TITLE:
+    elif len(title) > MAX_TITLE:
         errors["title"] = _("%(n)d文字以内にしてください。", n=MAX_TITLE)
-    if not data.body_md.strip():
+    if not body_md.strip():
         errors["body"] = _("入力してください")
-    elif len(data.body_md) > MAX_BODY:
+    elif len(body_md) > MAX_BODY:
         errors["body"] = _("%(n)d文字以内にしてください。", n=MAX_BODY)
+    return errors
+
+
+def _validate(association_id: int, data: CircularInput) -> list[Block]:
+    errors = text_errors(data.title, data.body_md)
     for field in ("publish_at", "deadline_at"):
         value = getattr(data, field)
         if value is not None and value.tzinfo is None:

@@ -2,7 +2,7 @@
 
 from .association import Association, Block, Household, Invite, MemberRole, Membership
 from .audit import AuditLog
-from .circular import Attachment, Circular, Receipt, circular_blocks
+from .circular import Attachment, Circular, CircularTranslation, Receipt, circular_blocks
 from .push import (
     DeliveryStatus,
     LiveEvent,
@@ -22,6 +22,7 @@ __all__ = [
     "AuditLog",
     "Block",
     "Circular",
+    "CircularTranslation",
     "DeliveryStatus",
     "GlobalRole",
     "Household",

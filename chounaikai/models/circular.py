@@ -61,8 +61,35 @@ class Circular(db.Model):
         back_populates="circular", cascade="all, delete-orphan", order_by="Attachment.id"
     )
 
+    translations: Mapped[list[CircularTranslation]] = relationship(
+        back_populates="circular", cascade="all, delete-orphan",
+        order_by="CircularTranslation.language")
+
     def is_published(self, now: datetime) -> bool:
         return self.publish_at <= now
+
+
+class CircularTranslation(db.Model):
+    """A leader's translation of a circular into one interface language.
+
+    The circular itself is the Japanese original; receipts belong to the circular, so a
+    resident who read the English version has read the circular.
+    """
+
+    __tablename__ = "circular_translations"
+    __table_args__ = (UniqueConstraint("circular_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circular_id: Mapped[int] = mapped_column(
+        ForeignKey("circulars.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(16))  # an i18n.LANGUAGES code, never "ja"
+    title: Mapped[str] = mapped_column(String(200))
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)  # sanitized, like Circular.body_html
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    circular: Mapped[Circular] = relationship(back_populates="translations")
 
 
 class Attachment(db.Model):

@@ -41,6 +41,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     locale: Mapped[str | None] = mapped_column(String(16))
     large_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Furigana over Japanese content; None means "automatic": on for Easy Japanese readers.
+    furigana: Mapped[bool | None] = mapped_column(Boolean)
     # Quiet hours as minutes after midnight in Asia/Tokyo (None: no quiet hours).
     # Circular pushes wait until the end; emergencies never wait.
     quiet_start_minute: Mapped[int | None] = mapped_column(Integer)

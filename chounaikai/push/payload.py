@@ -8,17 +8,16 @@ replaced message shows as one notification on the phone.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..config import DEFAULT_LOCALE
-from ..i18n import LANGUAGES
-from ..models import Circular, Notification, Priority
+from ..i18n import DEFAULT_LOCALE, LANGUAGES, force_language
+from ..models import Circular, CircularTranslation, Notification, Priority
 
 # Push services accept about 4 KB of ciphertext; stay well under it.
 MAX_PAYLOAD_BYTES = 3072
@@ -36,6 +35,8 @@ class NoteInfo:
     ttl_seconds: int
     payload: dict[str, Any]
     circular_title: str | None  # read from the circular at send time: corrections count
+    # language code → the circular's title as the leader translated it
+    translated_titles: dict[str, str] = field(default_factory=dict)
 
 
 def load_notes(conn: Connection, ids: set[int]) -> dict[int, NoteInfo]:
@@ -47,16 +48,25 @@ def load_notes(conn: Connection, ids: set[int]) -> dict[int, NoteInfo]:
     circular_ids = {row.audience.get("circular_id") for row in rows} - {None}
     titles = dict(conn.execute(select(Circular.id, Circular.title)
                                .where(Circular.id.in_(circular_ids))).all()) if circular_ids else {}
+    translated: dict[int, dict[str, str]] = {}
+    if circular_ids:
+        for row in conn.execute(
+                select(CircularTranslation.circular_id, CircularTranslation.language,
+                       CircularTranslation.title)
+                .where(CircularTranslation.circular_id.in_(circular_ids))):
+            translated.setdefault(row.circular_id, {})[row.language] = row.title
     return {row.id: NoteInfo(row.id, row.kind, row.priority, row.topic, row.ttl_seconds,
-                             row.payload or {}, titles.get(row.audience.get("circular_id")))
+                             row.payload or {}, titles.get(row.audience.get("circular_id")),
+                             translated.get(row.audience.get("circular_id"), {}))
             for row in rows}
 
 
-def _texts(note: NoteInfo) -> tuple[str, str]:
-    """(title, body) in the forced locale."""
+def _texts(note: NoteInfo, language: str) -> tuple[str, str]:
+    """(title, body) in the forced language; a circular's own title as translated."""
     data = note.payload
     if note.kind == "circular":
-        return _("新しい回覧があります"), note.circular_title or str(data.get("title", ""))
+        return _("新しい回覧があります"), (note.translated_titles.get(language)
+                                          or note.circular_title or str(data.get("title", "")))
     if note.kind == "digest":
         count = int(data.get("count", 0))
         return _("回覧のまとめ"), ngettext("新しい回覧が%(num)d件あります",
@@ -68,9 +78,8 @@ def _texts(note: NoteInfo) -> tuple[str, str]:
 
 def build(note: NoteInfo, locale: str | None) -> bytes:
     """The UTF-8 JSON for one notification in the recipient's language (app context needed)."""
-    locale = locale if locale in LANGUAGES else DEFAULT_LOCALE
-    with force_locale(locale):
-        title, body = _texts(note)
+    with force_language(locale if locale in LANGUAGES else DEFAULT_LOCALE) as language:
+        title, body = _texts(note, language.code)
     data: dict[str, Any] = {
         "v": 1,
         "kind": note.kind,
@@ -80,6 +89,7 @@ def build(note: NoteInfo, locale: str | None) -> bytes:
         "url": str(note.payload.get("url") or "/"),
         "tag": note.topic or f"n-{note.id}",
         "urgent": note.priority == Priority.EMERGENCY,
+        "lang": language.html,  # the service worker sets the notification's language
     }
     for key in ("circular_id", "alert_id", "count"):
         if isinstance(note.payload.get(key), int):

@@ -26,12 +26,11 @@ from flask_login import current_user, login_required
 from ..api.schemas import json_object
 from ..errors import ValidationFailed
 from ..forms import flag, text
+from ..i18n import current_language
 from . import subscriptions
 
 bp = Blueprint("push", __name__)
 
-APP_NAME = "デジタル町内会"
-SHORT_NAME = "町内会"
 THEME_COLOR = "#0b5394"  # --accent in app.css
 BACKGROUND_COLOR = "#ffffff"
 
@@ -43,12 +42,13 @@ def manifest():
         return {"src": url_for("static", filename=f"img/{name}"), "sizes": f"{size}x{size}",
                 "type": "image/png", "purpose": purpose}
 
+    # In the reader's language: the home-screen label is what they will look for.
     body = {
         "id": "/",
-        "name": APP_NAME,
-        "short_name": SHORT_NAME,
-        "description": "回覧板をスマートフォンで読む、町内会のためのサービス",
-        "lang": "ja",
+        "name": _("デジタル町内会"),
+        "short_name": _("町内会"),
+        "description": _("回覧板をスマートフォンで読む、町内会のためのサービス"),
+        "lang": current_language().html,
         "dir": "ltr",
         "start_url": "/",
         "scope": "/",
@@ -65,6 +65,7 @@ def manifest():
     response = current_app.response_class(json.dumps(body, ensure_ascii=False),
                                           mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
+    response.vary.update(("Cookie", "Accept-Language"))
     response.add_etag()
     return response.make_conditional(request)
 

@@ -13,6 +13,9 @@
  *   circular_id  the circular it is about
  *   unread       unread count for the app badge (0 clears it); absent: badge unchanged
  *   urgent       true for emergencies: the notification stays on screen until tapped
+ *   lang         BCP 47 tag of title and body (default "ja"); texts are translated on the
+ *                server, per recipient, so this file holds no user-facing words but the
+ *                fallback title
  * (chounaikai/push/payload.py builds it; other keys such as kind or count are ignored.)
  *
  * The handlers are plain named functions so they can be read, and driven from the
@@ -68,7 +71,7 @@ function notificationFor(payload) {
     body: text(payload.body, 300),
     icon: ICON,
     badge: BADGE,
-    lang: "ja",
+    lang: text(payload.lang, 16) || "ja",
     renotify: false,
     requireInteraction: payload.urgent === true,
     data: { url: sameOriginUrl(payload.url), circular_id: circularId }

@@ -58,7 +58,8 @@ def _unavailable(reason: str) -> NoReturn:
         pytest.fail(f"{reason}, but {REQUIRE_ENV}=1 requires the browser tests to run.",
                     pytrace=False)
     pytest.skip(f"{reason}: browser tests skipped "
-                "(install with `apt-get install chromium fonts-ipafont-gothic`).")
+                "(install with `apt-get install chromium fonts-ipafont-gothic fonts-noto-cjk "
+                "fonts-noto-core`).")
 
 
 @pytest.fixture(scope="session")

@@ -194,7 +194,7 @@ def test_inbox_lists_newest_first_with_unread_markers_and_count(app, town, facto
 
     page = html(resident.get(f"/a/{association.id}/circulars"))
 
-    titles = re.findall(r'<span class="circular-title">([^<]+)</span>', page)
+    titles = re.findall(r'<span class="circular-title"[^>]*>([^<]+)</span>', page)
     assert titles == ["一番新しい", "真ん中", "一番古い"]
     states = re.findall(r'<li class="circular-item (unread|read)">', page)
     assert states == ["unread", "read", "unread"]

@@ -62,7 +62,7 @@ def test_published_circular_reaches_its_audience_with_correct_headers(app, town,
             "v": 1, "kind": "circular", "notification_id": got.payload["notification_id"],
             "circular_id": circular_id, "title": "新しい回覧があります",
             "body": "ごみ集積所の清掃", "url": f"/circulars/{circular_id}",
-            "tag": f"circular-{circular_id}", "urgent": False}
+            "tag": f"circular-{circular_id}", "urgent": False, "lang": "ja"}
         assert got.headers["Topic"] == got.payload["tag"]
         assert got.headers["Urgency"] == "normal"
         assert 0 < int(got.headers["TTL"]) <= 3 * 86400
@@ -132,13 +132,13 @@ def test_title_is_localized_per_recipient(app, town, fake_push, monkeypatch):
     association, leader, members, devices = town
     set_user(app, members["b2"].user_id, locale="en")
     used = []
-    real = payload_module.force_locale
+    real = payload_module.force_language
 
     def recording(locale):
         used.append(locale)
         return real(locale)
 
-    monkeypatch.setattr(payload_module, "force_locale", recording)
+    monkeypatch.setattr(payload_module, "force_language", recording)
     publish(app, leader.user_id, association.id)
     with app.app_context():
         workers.run_cycle(app, now=at_tokyo(SOON, 12))

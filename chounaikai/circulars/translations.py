@@ -1,0 +1,117 @@
+"""Circulars in several languages: leaders add translations, readers get their own.
+
+The circular is the Japanese original.  A reader whose interface language has a
+translation sees it; anyone else sees the original, with a note in their own
+language saying it has not been translated (so nobody wonders whether they
+missed something).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, LANGUAGES
+from ..models import Circular, CircularTranslation, MemberRole, User, utcnow
+from ..permissions import require_role
+from .rendering import render_markdown
+from .services import text_errors
+
+# Japanese is the original, so it is not a translation target.
+TRANSLATABLE = tuple(code for code in LANGUAGES if code != DEFAULT_LOCALE)
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """What a reader sees of a circular: its title and body in one language."""
+
+    title: str
+    body_html: str
+    language: str  # interface-language code of this text ("ja" for the original)
+    untranslated: bool  # the reader wanted another language and none exists
+
+    @property
+    def is_japanese(self) -> bool:
+        return self.language in {"ja", "ja-easy"}
+
+
+def shown_text(circular: Circular, language: str) -> ShownText:
+    """The circular in ``language`` if translated, else the original (flagged as such)."""
+    if language != DEFAULT_LOCALE:
+        for translation in circular.translations:
+            if translation.language == language:
+                return ShownText(translation.title, translation.body_html, language, False)
+    return ShownText(circular.title, circular.body_html, DEFAULT_LOCALE,
+                     language != DEFAULT_LOCALE)
+
+
+def translated_titles(circular_ids: set[int], language: str) -> dict[int, str]:
+    """circular id → its title in ``language``, for those translated (lists, push)."""
+    if not circular_ids or language == DEFAULT_LOCALE:
+        return {}
+    rows = db.session.execute(
+        select(CircularTranslation.circular_id, CircularTranslation.title)
+        .where(CircularTranslation.circular_id.in_(circular_ids),
+               CircularTranslation.language == language))
+    return {row.circular_id: row.title for row in rows}
+
+
+def _leader_circular(actor: User, circular_id: int) -> Circular:
+    circular = db.session.get(Circular, circular_id)
+    if circular is None:
+        raise NotFound()
+    require_role(actor, circular.association_id, MemberRole.LEADER)
+    return circular
+
+
+def _check_language(language: str) -> None:
+    if language not in TRANSLATABLE:
+        raise NotFound()
+
+
+def get_translation(*, actor: User, circular_id: int, language: str) -> CircularTranslation | None:
+    """A leader's view of one translation (None when not written yet)."""
+    _check_language(language)
+    circular = _leader_circular(actor, circular_id)
+    return next((t for t in circular.translations if t.language == language), None)
+
+
+def save_translation(*, actor: User, circular_id: int, language: str, title: str,
+                     body_md: str) -> CircularTranslation:
+    """Add or replace the ``language`` version of a circular (idempotent for retries)."""
+    _check_language(language)
+    circular = _leader_circular(actor, circular_id)
+    errors = text_errors(title, body_md)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    translation = next((t for t in circular.translations if t.language == language), None)
+    if translation is None:
+        translation = CircularTranslation(language=language)
+        circular.translations.append(translation)
+    translation.title = title.strip()
+    translation.body_md = body_md
+    translation.body_html = render_markdown(body_md)
+    translation.updated_by_id = actor.id
+    translation.updated_at = utcnow()
+    db.session.flush()
+    return translation
+
+
+def delete_translation(*, actor: User, circular_id: int, language: str) -> bool:
+    """Remove a translation; False when there was none (a repeated delete is fine)."""
+    _check_language(language)
+    circular = _leader_circular(actor, circular_id)
+    translation = next((t for t in circular.translations if t.language == language), None)
+    if translation is None:
+        return False
+    circular.translations.remove(translation)
+    db.session.flush()
+    return True
+
+
+def language_name(code: str) -> str:
+    language = LANGUAGES.get(code)
+    return language.name if language else code

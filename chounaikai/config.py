@@ -103,6 +103,14 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "PUSH_ALLOWED_HOSTS": _push_allowed_hosts(),
+        # The city this deployment serves: alert texts, CAP <area> and <sender>.
+        "CITY_NAME": _env("CITY_NAME", "町田市"),
+        "CITY_CODE": _env("CITY_CODE", "132098"),  # 全国地方公共団体コード with check digit
+        "CAP_SENDER": _env("CAP_SENDER", "bousai@city.machida.example.jp"),
+        # Seconds each process reuses a rendered /portal page (per language).
+        "PORTAL_CACHE_SECONDS": float(_env("PORTAL_CACHE_SECONDS", "5") or 5),
+        # How long a safety-check note about health or need is kept (then purged).
+        "SAFETY_NOTE_RETENTION_DAYS": int(_env("SAFETY_NOTE_RETENTION_DAYS", "30") or 30),
         # Web Push delivery (docs/push-delivery.md); other PUSH_* keys default in
         # chounaikai/push/settings.py.  VAPID_PRIVATE_KEY: PEM or base64url raw scalar.
         "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY"),

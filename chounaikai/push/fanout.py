@@ -12,7 +12,8 @@ Who is reached:
   members, or only households in its blocks; not before ``publish_at``; never
   its author; not members who chose the daily digest (unless emergency).
 * otherwise by ``audience``: ``user_ids``, ``block_ids`` (of the
-  association), the association's members, or ``{"all": true}``.
+  association), ``association_ids`` (members of any of them: an alert to districts),
+  the association's members, or ``{"all": true}`` (every subscription).
 
 Normal deliveries created inside a member's quiet hours (Asia/Tokyo) get
 ``not_before`` = the end of those hours; emergencies never wait.
@@ -137,6 +138,10 @@ def _audience(conn: Connection, note: Row, now: datetime) -> Select | None:
     if "user_ids" in audience:
         ids = [int(i) for i in audience["user_ids"]]
         return query.where(_S.user_id.in_(ids)) if ids else None
+    if "association_ids" in audience:
+        ids = [int(i) for i in audience["association_ids"]]
+        return query.where(_S.user_id.in_(
+            members.where(Membership.association_id.in_(ids)))) if ids else None
     if "block_ids" in audience and note.association_id is not None:
         members = members.join(Household, Household.id == Membership.household_id).where(
             Membership.association_id == note.association_id,

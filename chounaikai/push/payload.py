@@ -11,13 +11,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from ..alerts.templates import alert_text
 from ..i18n import DEFAULT_LOCALE, LANGUAGES, force_language
-from ..models import Circular, CircularTranslation, Notification, Priority
+from ..models import Alert, Circular, CircularTranslation, Notification, Priority
 
 # Push services accept about 4 KB of ciphertext; stay well under it.
 MAX_PAYLOAD_BYTES = 3072
@@ -37,6 +39,7 @@ class NoteInfo:
     circular_title: str | None  # read from the circular at send time: corrections count
     # language code → the circular's title as the leader translated it
     translated_titles: dict[str, str] = field(default_factory=dict)
+    alert: Alert | None = None  # a detached copy, for alert notifications
 
 
 def load_notes(conn: Connection, ids: set[int]) -> dict[int, NoteInfo]:
@@ -55,10 +58,22 @@ def load_notes(conn: Connection, ids: set[int]) -> dict[int, NoteInfo]:
                        CircularTranslation.title)
                 .where(CircularTranslation.circular_id.in_(circular_ids))):
             translated.setdefault(row.circular_id, {})[row.language] = row.title
+    alerts = _alerts(conn, {(row.payload or {}).get("alert_id") for row in rows} - {None})
     return {row.id: NoteInfo(row.id, row.kind, row.priority, row.topic, row.ttl_seconds,
                              row.payload or {}, titles.get(row.audience.get("circular_id")),
-                             translated.get(row.audience.get("circular_id"), {}))
+                             translated.get(row.audience.get("circular_id"), {}),
+                             alerts.get((row.payload or {}).get("alert_id")))
             for row in rows}
+
+
+def _alerts(conn: Connection, ids: set[int]) -> dict[int, Alert]:
+    """Detached Alert objects: enough for the templates to word them in any language."""
+    if not ids:
+        return {}
+    columns = (Alert.id, Alert.message_type, Alert.kind, Alert.hazard, Alert.texts,
+               Alert.target, Alert.districts)
+    return {row.id: Alert(**row._asdict())
+            for row in conn.execute(select(*columns).where(Alert.id.in_(ids)))}
 
 
 def _texts(note: NoteInfo, language: str) -> tuple[str, str]:
@@ -71,6 +86,9 @@ def _texts(note: NoteInfo, language: str) -> tuple[str, str]:
         count = int(data.get("count", 0))
         return _("回覧のまとめ"), ngettext("新しい回覧が%(num)d件あります",
                                           "新しい回覧が%(num)d件あります", count)
+    if note.alert is not None:
+        text = alert_text(note.alert, language, current_app.config["CITY_NAME"])
+        return text.headline, text.description
     if note.priority == Priority.EMERGENCY:
         return _("緊急のお知らせ"), str(data.get("title", ""))
     return _("お知らせ"), str(data.get("title", ""))

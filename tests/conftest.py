@@ -36,6 +36,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "DATABASE_URL": database_url,
         "UPLOAD_FOLDER": str(instance / "uploads"),
         "SERVER_NAME": "localhost",
+        # Every request renders the portal afresh (tests/portal tests the cache itself).
+        "PORTAL_CACHE_SECONDS": 0,
     })
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     with app.app_context():

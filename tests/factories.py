@@ -28,6 +28,7 @@ from chounaikai.models import (
     Invite,
     MemberRole,
     Membership,
+    Shelter,
     User,
     utcnow,
 )
@@ -114,6 +115,16 @@ class Factory:
                                           body_html=render_markdown(body))
         self._save(translation)
         return translation
+
+    def shelter(self, name: str = "つくし野小学校", **fields) -> Shelter:
+        n = next(_seq)
+        values = {"source_key": f"test:{n}", "name": name, "address": f"町田市つくし野{n}",
+                  "district": "つくし野", "latitude": 35.52, "longitude": 139.48,
+                  "is_evacuation_shelter": True, "hazards": ["flood", "earthquake"],
+                  "capacity": 480, **fields}
+        shelter = Shelter(**values)
+        self._save(shelter)
+        return shelter
 
     def invite(self, association: Association, *, role: MemberRole = MemberRole.RESIDENT,
                block: Block | None = None, max_uses: int | None = 1,

@@ -10,9 +10,9 @@ Called from :mod:`chounaikai.notify` inside the change's transaction.  Rooms:
 
 from __future__ import annotations
 
-from ..models import Circular, Receipt, utcnow
+from ..models import Alert, Circular, Receipt, utcnow
 from . import counts
-from .rooms import leaders_room, user_room
+from .rooms import ALERTS_ROOM, leaders_room, user_room
 from .service import Event, lock_rooms, record
 
 TITLE_LIMIT = 200
@@ -54,3 +54,15 @@ def receipt_recorded(circular: Circular, receipt: Receipt) -> None:
             "acknowledged": receipt.acknowledged_at is not None,
             "unread": unread[receipt.user_id]}))
     record(events)
+
+
+
+def alert_changed(alert: Alert) -> None:
+    """An alert was issued, updated or cancelled: every open page shows (or drops) a banner.
+
+    Ids and the level only: each page fetches the words in its own language.
+    """
+    record([Event(ALERTS_ROOM, "alert", {
+        "alert_id": alert.id, "references": alert.references_id,
+        "message_type": alert.message_type.value, "active": alert.active,
+        "level": alert.level, "url": f"/portal#alert-{alert.id}"})])

@@ -49,6 +49,7 @@ _joined: dict[str, set[str]] = {}
 _joined_lock = threading.Lock()
 MAX_TOKEN_LENGTH = 256  # as the API's bearer tokens
 _TOKEN_KEY = "_live_bearer_token"  # noqa: S105 - a session key name, not a secret
+_PUBLIC_ONLY_KEY = "_live_public_only"  # connected without a login: public rooms only
 
 
 def _token_from(auth: Any) -> str | None:
@@ -72,14 +73,17 @@ def _connection_user() -> User | None:
 
 def _authenticate(auth: Any) -> bool:
     """A bearer token in ``auth`` (kept in this connection's server-side session copy for
-    later joins), else the login session cookie of the handshake."""
-    token = _token_from(auth)
-    if token is not None:
-        if user_for_token(token) is None:
+    later joins), else the login session cookie of the handshake, else a visitor who may
+    join public rooms only (the alert banner).  A token that does not work is refused."""
+    if isinstance(auth, dict) and "token" in auth:
+        token = _token_from(auth)
+        if token is None or user_for_token(token) is None:
             return False
         session[_TOKEN_KEY] = token
         return True
-    return bool(current_user.is_authenticated)
+    if not current_user.is_authenticated:
+        session[_PUBLIC_ONLY_KEY] = True
+    return True
 
 
 def _room_arg(data: Any) -> Any:
@@ -107,8 +111,10 @@ def register(sio: SocketIO) -> None:
     @sio.on("join")
     def on_join(data: Any = None) -> dict[str, Any]:
         user = _connection_user()
-        if user is None:
-            disconnect()
+        if user is None and not session.get(_PUBLIC_ONLY_KEY):
+            disconnect()  # its login was revoked: it must not keep what it joined before
+            return {"ok": False, "error": "unauthorized"}
+        if user is None and _room_arg(data) not in live_rooms.PUBLIC_ROOMS:
             return {"ok": False, "error": "unauthorized"}
         try:
             room = live_rooms.authorize(user, _room_arg(data))

@@ -4,7 +4,8 @@
 events after ``seq`` in order (authorized exactly like a Socket.IO join).  The
 page script calls it on every (re)connect with the last ``seq`` it applied.
 
-Every logged-in HTML page carries ``data-live-rooms``: ``{room: seq}`` read
+Every HTML page carries ``data-live-rooms`` (visitors: the public ``alerts`` room
+only): ``{room: seq}`` read
 *before* the view computes its counters, so an event committed while the page
 renders is at worst applied twice (harmless: events carry absolute counts),
 never skipped.
@@ -28,7 +29,10 @@ bp = Blueprint("live", __name__)
 MAX_SEQ = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() accepts "１" and "²"
 _NO_LIVE_BLUEPRINTS = frozenset({"api", "live"})
-_NO_LIVE_ENDPOINTS = frozenset({"static", "main.healthz"})
+# The portal reads its room position when it renders (it caches whole pages).
+# Not HTML pages (nothing listens), or pages that read their own position (the portal).
+_NO_LIVE_ENDPOINTS = frozenset({"static", "main.healthz", "portal.index", "push.manifest",
+                                "push.service_worker", "cap.cap_document", "cap.atom_feed"})
 
 
 def _integer(args: Any, name: str, default: int, low: int, high: int) -> int:
@@ -52,7 +56,8 @@ def catch_up(user: Any, args: Any) -> dict[str, Any]:
 @bp.get("/live/events")
 def events():
     """Missed events of one room, for the page script (session cookie)."""
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated and request.args.get("room") not in \
+            live_rooms.PUBLIC_ROOMS:
         abort(401)
     response = jsonify(catch_up(current_user, request.args))
     response.headers["Cache-Control"] = "private, no-store"
@@ -64,10 +69,13 @@ def _mark_page_position() -> None:
     g.live_rooms = None
     if (request.method != "GET" or request.endpoint is None
             or request.endpoint in _NO_LIVE_ENDPOINTS
-            or request.blueprint in _NO_LIVE_BLUEPRINTS
-            or not current_user.is_authenticated):
+            or request.blueprint in _NO_LIVE_BLUEPRINTS):
         return
-    rooms = live_rooms.rooms_for_page(current_user, request.endpoint, request.view_args)
+    # Every page shows new emergency alerts; members' pages also listen to their rooms.
+    rooms = [live_rooms.ALERTS_ROOM]
+    if current_user.is_authenticated:
+        rooms = live_rooms.rooms_for_page(current_user, request.endpoint,
+                                          request.view_args) + rooms
     g.live_rooms = latest_seqs(rooms)
 
 

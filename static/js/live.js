@@ -211,6 +211,25 @@
     showToast(parts, false);
   }
 
+  // An emergency alert was issued, updated or cancelled: a banner at the top of the page
+  // (the words are the page's own, in its language; the event carries ids and a level).
+  function alertBanner(data) {
+    var box = document.getElementById("live-alert");
+    var url = safeUrl(data.url);
+    if (!box || !url) { return; }
+    var level = Number.isInteger(data.level) ? data.level : 0;
+    var key = data.message_type === "cancel" ? "cancelled"
+      : (data.message_type === "update" ? "updated" : "new");
+    var link = document.createElement("a");
+    link.href = url;
+    link.className = "alert-band " + (level >= 3 && level <= 5 ? "alert-level-" + level : "alert-level-none");
+    link.appendChild(mark(level ? String(level) : "⚠"));
+    link.appendChild(document.createTextNode(" " + text(box, key)));
+    box.textContent = "";
+    box.appendChild(link);
+    box.hidden = false;
+  }
+
   var staleShown = false;
   function showStale() {
     if (staleShown || !region) { return; }
@@ -230,6 +249,8 @@
   function apply(events) {
     var fresh = [];
     events.forEach(function (env) {
+      // Feature scripts (safety.js) follow events through one DOM event.
+      document.dispatchEvent(new CustomEvent("chounaikai:live", { detail: env }));
       var data = env.data || {};
       var summary = inboxFor(data.association_id);
       if (env.kind === "circular") {
@@ -239,6 +260,8 @@
         if (summary) { setUnread(summary, data.unread); markRead(summary, data); }
       } else if (env.kind === "receipts") {
         updateTotals(data);
+      } else if (env.kind === "alert") {
+        alertBanner(data);
       }
     });
     var shown = fresh.slice(-MAX_TOASTS);
@@ -387,6 +410,7 @@
 
   function connect() {
     if (stopped || socket || !Object.keys(rooms).length) { return; }
+    if (navigator.onLine === false) { return; }  // the "online" listener below retries
     clearTimeout(reconnectTimer);
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var sock;

@@ -27,13 +27,25 @@ var DEFAULT_TITLE = "デジタル町内会";
 var ICON = "/static/img/icon-192.png";
 var BADGE = "/static/img/badge-96.png";
 
-self.addEventListener("install", function () {
-  // Nothing to pre-cache yet: take over at once instead of waiting for old tabs to close.
+// The disaster portal and what it needs, kept for offline use (network first).
+var PORTAL_CACHE = "portal-v1";
+var PORTAL_PATHS = ["/portal", "/static/css/app.css", "/static/css/portal.css",
+  "/static/js/portal.js", "/static/js/live.js"];
+
+self.addEventListener("install", function (event) {
+  // Take over at once; pre-cache the portal so it works offline even if never opened.
   self.skipWaiting();
+  event.waitUntil(caches.open(PORTAL_CACHE).then(function (cache) {
+    return cache.addAll(PORTAL_PATHS).catch(function () { /* retried on the next visit */ });
+  }));
 });
 
 self.addEventListener("activate", function (event) {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("portal-") === 0 && name !== PORTAL_CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
 });
 
 /** The push message's JSON object, or {} (a non-JSON message becomes its body). */
@@ -121,8 +133,29 @@ function onNotificationClick(event) {
 self.addEventListener("push", onPush);
 self.addEventListener("notificationclick", onNotificationClick);
 
-/* ---- Offline: the disaster portal (a later issue) --------------------------------------
- * Pre-caching the disaster portal's pages and a "fetch" handler that serves them when
- * the network is down go here.  There is deliberately no "fetch" handler yet: without
- * one, every request goes straight to the network as if there were no worker.
+/* ---- Offline: the disaster portal ---------------------------------------------------
+ * Only the portal and its files are handled: fresh from the network when it answers (and
+ * stored), else the stored copy, which the page marks as offline with its time.  Every
+ * other request goes to the network as if there were no worker.
  */
+function isPortalRequest(request) {
+  if (request.method !== "GET") { return false; }
+  var url = new URL(request.url);
+  return url.origin === self.location.origin && PORTAL_PATHS.indexOf(url.pathname) !== -1;
+}
+
+function onFetch(event) {
+  if (!isPortalRequest(event.request)) { return; }
+  event.respondWith(caches.open(PORTAL_CACHE).then(function (cache) {
+    return fetch(event.request).then(function (response) {
+      if (response.ok) { cache.put(event.request, response.clone()); }
+      return response;
+    }).catch(function () {
+      return cache.match(event.request, { ignoreSearch: true }).then(function (stored) {
+        return stored || Response.error();
+      });
+    });
+  }));
+}
+
+self.addEventListener("fetch", onFetch);

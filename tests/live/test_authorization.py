@@ -9,9 +9,15 @@ from tests.live.helpers import join, live_events
 from tests.support import client_for
 
 
-def test_anonymous_connection_is_refused(app, client, sockets):
-    assert not sockets().is_connected()
-    assert not sockets(client).is_connected()  # a browser without a login session
+def test_a_visitor_connects_for_alert_banners_only(app, client, town, sockets):
+    """Without a login a connection may join the public alerts room and nothing else."""
+    for socket in (sockets(), sockets(client)):  # no cookie; a browser without a login
+        assert socket.is_connected()
+        assert join(socket, "alerts")["ok"] is True
+        assert join(socket, f"user:{town.resident.user.id}") == {
+            "ok": False, "error": "unauthorized"}
+        assert join(socket, town.leaders_room) == {"ok": False, "error": "unauthorized"}
+        assert socket.is_connected()  # refused joins do not end a visitor's connection
 
 
 def test_bad_bearer_token_is_refused_and_a_valid_one_connects(app, factory, town, sockets):
@@ -126,6 +132,7 @@ def test_catch_up_refuses_anonymous_with_401(app, client, town):
     response = _catch_up(client, town.leaders_room)
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
+    assert _catch_up(client, "alerts").status_code == 200  # the public banner room
 
 
 @pytest.mark.parametrize(("who", "room", "status"), [

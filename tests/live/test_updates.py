@@ -223,7 +223,7 @@ def test_several_events_for_one_room_in_one_transaction_chain_their_prev(app, to
 
 
 def test_pages_carry_each_rooms_last_seq(app, town):
-    """Logged-in pages name their rooms and where catch-up starts; anonymous pages none."""
+    """Pages name their rooms and where catch-up starts; visitors' pages only "alerts"."""
     resident = client_for(app, town.resident.user)
     assert fetch_post(resident, f"/circulars/{town.circular.id}/read").status_code == 200
     seqs = {r.room: r.seq for r in _rows(app)}
@@ -231,7 +231,7 @@ def test_pages_carry_each_rooms_last_seq(app, town):
 
     inbox = html(resident.get(f"/a/{town.association.id}/circulars"))
     rooms = json.loads(re.search(r"data-live-rooms='([^']*)'", inbox).group(1))
-    assert rooms == {own: seqs[own]}
+    assert rooms == {own: seqs[own], "alerts": 0}
     assert "js/live.js" in inbox
     assert 'id="live-toasts"' in inbox
     assert 'aria-live="polite"' in inbox
@@ -240,9 +240,10 @@ def test_pages_carry_each_rooms_last_seq(app, town):
                   .get(f"/circulars/{town.circular.id}/status"))
     rooms = json.loads(re.search(r"data-live-rooms='([^']*)'", status).group(1))
     assert rooms == {f"user:{town.block_leader.user.id}": 0,
-                     town.leaders_room: seqs[town.leaders_room]}
+                     town.leaders_room: seqs[town.leaders_room], "alerts": 0}
     assert f'data-live-block="{town.block1.id}"' in status
 
     welcome = html(app.test_client().get("/"))
-    assert "data-live-rooms" not in welcome
-    assert "live.js" not in welcome
+    rooms = json.loads(re.search(r"data-live-rooms='([^']*)'", welcome).group(1))
+    assert rooms == {"alerts": 0}
+    assert "live.js" in welcome

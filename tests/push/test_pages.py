@@ -75,7 +75,9 @@ def test_service_worker_handles_push_clicks_and_badges():
                    "renotify: false", "setAppBadge", "clearAppBadge", "openWindow",
                    "url.origin === self.location.origin", "Offline: the disaster portal"):
         assert needle in source, needle
-    assert 'addEventListener("fetch"' not in source  # no offline handling yet
+    # Offline handling covers the disaster portal only (tests/browser/test_portal.py).
+    assert 'addEventListener("fetch", onFetch)' in source
+    assert "isPortalRequest(event.request)" in source
 
 
 def test_every_page_links_the_manifest_and_loads_the_push_script(client):

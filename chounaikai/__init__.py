@@ -72,21 +72,28 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .alerts.cap_routes import bp as cap_bp
+    from .alerts.routes import bp as alerts_bp
     from .api import bp as api_bp
     from .associations.routes import bp as associations_bp
     from .auth.routes import bp as auth_bp
     from .circulars.routes import bp as circulars_bp
     from .main.routes import bp as main_bp
+    from .portal.routes import bp as portal_bp
     from .push import routes as push_routes
+    from .safety.routes import bp as safety_bp
+    from .shelters.routes import bp as shelters_bp
     from .staff.routes import bp as staff_bp
 
-    for blueprint in (main_bp, auth_bp, associations_bp, circulars_bp, staff_bp, api_bp):
+    for blueprint in (main_bp, auth_bp, associations_bp, circulars_bp, staff_bp, api_bp,
+                      alerts_bp, cap_bp, shelters_bp, safety_bp, portal_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(push_routes.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
     from . import permissions
+    from .alerts.banners import alert_banners
     from .formatting import register_filters
 
     register_filters(app)
@@ -102,4 +109,5 @@ def _register_template_helpers(app: Flask) -> None:
         can_lead=permissions.can_lead,
         can_see_block=permissions.can_see_block,
         languages=i18n.LANGUAGES,
+        alert_banners=alert_banners,
     )

@@ -10,8 +10,12 @@ from .extensions import db
 
 def register_cli(app: Flask) -> None:
     from .push.cli import register_push  # `flask push …` and the embedded sender
+    from .safety.cli import register_safety  # `flask safety purge-notes`
+    from .shelters.cli import register_shelters  # `flask shelters import …`
 
     register_push(app)
+    register_shelters(app)
+    register_safety(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,10 +18,12 @@ from .models import (
     Association,
     Block,
     Circular,
+    Congestion,
     GlobalRole,
     Household,
     MemberRole,
     Membership,
+    Shelter,
     User,
     utcnow,
 )
@@ -115,6 +118,32 @@ def _seed_circulars(association: Association, rng: random.Random) -> None:
                                acknowledge=ack and rng.random() < 0.6)
 
 
+# The city's real shelters (GSI open data, copied into the repository for the tests).
+SHELTER_FILES = sorted((Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+                        / "shelters").glob("gsi-machida-*.geojson"))
+OPEN_SHELTERS = (("鶴川", Congestion.SOMEWHAT, 120), ("原町田", Congestion.EMPTY, 35))
+
+
+def _seed_shelters() -> None:
+    """Machida's shelters, two of them open, the 原町田 leader as one's contact."""
+    if not SHELTER_FILES or db.session.scalar(select(Shelter.id).limit(1)):
+        return
+    from .shelters.importers import import_files
+
+    import_files(SHELTER_FILES)
+    leader = db.session.scalar(select(User).where(User.login_id == "haramachida-leader"))
+    for district, congestion, evacuees in OPEN_SHELTERS:
+        shelter = db.session.scalar(select(Shelter).where(
+            Shelter.district.like(f"{district}%"), Shelter.is_evacuation_shelter.is_(True))
+            .order_by(Shelter.id).limit(1))
+        if shelter is None:
+            continue
+        shelter.is_open, shelter.congestion, shelter.evacuees = True, congestion, evacuees
+        shelter.status_updated_at = utcnow()
+        if district == "原町田" and leader is not None:
+            shelter.contacts.append(leader)
+
+
 def seed_demo() -> list[tuple[str, str]]:
     """Create the demo once; return (login, description) pairs to print."""
     rng = random.Random(2022)  # noqa: S311 - demo data, not security
@@ -125,6 +154,8 @@ def seed_demo() -> list[tuple[str, str]]:
         if not db.session.scalar(select(Association.id).where(Association.name == spec.name)):
             _seed_association(spec, rng)
         logins.extend(_demo_logins(spec))
+    db.session.flush()
+    _seed_shelters()
     return logins
 
 

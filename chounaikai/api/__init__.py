@@ -22,7 +22,10 @@ from . import (  # noqa: E402, F401
     openapi,
     routes_associations,
     routes_auth,
+    routes_cap,
     routes_circulars,
     routes_live,
     routes_push,
+    routes_safety,
+    routes_shelters,
 )

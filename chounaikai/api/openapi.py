@@ -322,6 +322,17 @@ PATHS[f"{P}/live/events"] = {"get": op(
         "your last seq. Authorized exactly like a join."))}
 _TAGS.insert(-1, {"name": "live", "description": "Catch-up for Socket.IO live updates"})
 
+# The disaster features describe their own routes (openapi_<feature>.py).
+from . import openapi_cap, openapi_safety, openapi_shelters  # noqa: E402
+
+_FEATURE_SCHEMAS: dict[str, Any] = {}
+_FEATURE_PARAMETERS: dict[str, Any] = {}
+for _feature in (openapi_cap, openapi_shelters, openapi_safety):
+    PATHS.update(_feature.PATHS)
+    _FEATURE_SCHEMAS.update(_feature.SCHEMAS)
+    _FEATURE_PARAMETERS.update(getattr(_feature, "PARAMETERS", {}))
+    _TAGS[-1:-1] = _feature.TAGS
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -337,8 +348,9 @@ DOCUMENT: dict[str, Any] = {
     "tags": _TAGS,
     "security": [{"bearer": []}],
     "paths": PATHS,
-    "components": {"schemas": {**SCHEMAS, **PUSH_SCHEMAS}, "responses": RESPONSES,
-                   "parameters": {**PARAMETERS, **PUSH_PARAMETERS},
+    "components": {"schemas": {**SCHEMAS, **PUSH_SCHEMAS, **_FEATURE_SCHEMAS},
+                   "responses": RESPONSES,
+                   "parameters": {**PARAMETERS, **PUSH_PARAMETERS, **_FEATURE_PARAMETERS},
                    "securitySchemes": SECURITY_SCHEMES},
 }
 

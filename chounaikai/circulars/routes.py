@@ -20,6 +20,7 @@ from ..forms import flag, local_datetime, text
 from ..i18n import current_language
 from ..models import MAX_ID, MemberRole
 from ..permissions import require_member, require_role
+from ..safety.queries import current_round
 from . import attachments as files
 from . import receipts, services, translations
 
@@ -48,7 +49,8 @@ def inbox(association_id: int):
     titles = translations.translated_titles({item.circular.id for item in items}, language)
     return render_template("circulars/inbox.html", association=get_association(association_id),
                            items=items, unread=services.unread_count(items), titles=titles,
-                           title_language=language)
+                           title_language=language,
+                           safety_round=current_round(association_id))
 
 
 @bp.get("/circulars/<int:circular_id>")

@@ -167,3 +167,8 @@ API_CASES += [
          lambda w, s: f"{API}/live/events?room=user:{_side(w, s).members['resident'].user.id}",
          expect(outsider=404, resident=200, block_leader=404, leader=404, staff=404)),
 ]
+
+# The disaster features' API cases (tests/authz/features).
+from tests.authz.features import FEATURE_API_CASES  # noqa: E402
+
+API_CASES += FEATURE_API_CASES

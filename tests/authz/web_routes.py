@@ -217,6 +217,13 @@ WEB_CASES += [
 ]
 
 
+# The disaster features keep their cases in tests/authz/features (imported here, after
+# Case and expect exist, because those modules build their cases with them).
+from tests.authz.features import FEATURE_WEB_CASES  # noqa: E402
+
+WEB_CASES += FEATURE_WEB_CASES
+
+
 def adjust(case: Case, actor: str, relation: str) -> int | str:
     """Routes whose answer depends on the actor rather than on an object."""
     if case.endpoint == "main.index" and actor in ("resident", "resident_other", "block_leader",

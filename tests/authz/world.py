@@ -56,6 +56,13 @@ class World:
     upload_folder: Path
     users: dict[str, User | None]
     sides: dict[str, Side]
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def once(self, key: str, build):
+        """``build()`` the first time ``key`` is asked for, then the same object."""
+        if key not in self.extras:
+            self.extras[key] = build()
+        return self.extras[key]
 
     def fresh_member(self, side: str) -> Membership:
         """A new resident to change or remove, so destructive cases never collide."""

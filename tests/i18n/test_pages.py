@@ -77,3 +77,14 @@ def test_the_check_finds_untranslated_text():
     assert untranslated("en", interface_text(page)) == ["閉じる"]
     assert untranslated("ja-easy", ["よみました", "既読"]) == ["既読"]
     assert untranslated("zh-Hans", ["已读", "既読です"]) == ["既読です"]
+
+
+@pytest.mark.parametrize("code", CHOICES)
+def test_public_portal(app, client, factory, code):
+    from chounaikai.models import AlertKind, GlobalRole
+    from tests.alerts.helpers import draft, issue
+
+    issue(app, factory.user(role=GlobalRole.STAFF).id, draft(AlertKind.LEVEL4))
+    factory.shelter("Sunny Hill School", is_open=True, evacuees=12, welfare=True)
+    page = html(client.get(f"/portal?lang={code}"))
+    check(page, code, "【警戒レベル4】避難指示", "避難所", "洪水")

@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/read_path.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/furigana.py
+	$(BIN)/python bench/portal.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -48,16 +48,21 @@ def wants_furigana() -> bool:
     return cached
 
 
+def _ruby_for(language: str) -> bool:
+    """Readings go on Japanese content only, and only for readers who want them."""
+    return language in {"ja", "ja-easy"} and wants_furigana()
+
+
 def ruby_html(fragment: str, language: str = "ja") -> Markup:
     """Sanitized Japanese HTML with readings when the reader asked for furigana."""
-    if language in {"ja", "ja-easy"} and wants_furigana():
+    if _ruby_for(language):
         return furigana.annotate_html(fragment)
     return Markup(fragment)  # noqa: S704 - callers pass sanitized HTML only
 
 
 def ruby_text(value: str, language: str = "ja") -> Markup:
     """Plain Japanese text (escaped) with readings when the reader asked for furigana."""
-    if language in {"ja", "ja-easy"} and wants_furigana():
+    if _ruby_for(language):
         return furigana.annotate_text(value)
     return Markup.escape(value)
 

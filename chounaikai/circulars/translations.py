@@ -33,17 +33,16 @@ class ShownText:
     language: str  # interface-language code of this text ("ja" for the original)
     untranslated: bool  # the reader wanted another language and none exists
 
-    @property
-    def is_japanese(self) -> bool:
-        return self.language in {"ja", "ja-easy"}
+
+def _translation(circular: Circular, language: str) -> CircularTranslation | None:
+    return next((t for t in circular.translations if t.language == language), None)
 
 
 def shown_text(circular: Circular, language: str) -> ShownText:
     """The circular in ``language`` if translated, else the original (flagged as such)."""
-    if language != DEFAULT_LOCALE:
-        for translation in circular.translations:
-            if translation.language == language:
-                return ShownText(translation.title, translation.body_html, language, False)
+    translation = _translation(circular, language) if language != DEFAULT_LOCALE else None
+    if translation is not None:
+        return ShownText(translation.title, translation.body_html, language, False)
     return ShownText(circular.title, circular.body_html, DEFAULT_LOCALE,
                      language != DEFAULT_LOCALE)
 
@@ -76,7 +75,7 @@ def get_translation(*, actor: User, circular_id: int, language: str) -> Circular
     """A leader's view of one translation (None when not written yet)."""
     _check_language(language)
     circular = _leader_circular(actor, circular_id)
-    return next((t for t in circular.translations if t.language == language), None)
+    return _translation(circular, language)
 
 
 def save_translation(*, actor: User, circular_id: int, language: str, title: str,
@@ -87,7 +86,7 @@ def save_translation(*, actor: User, circular_id: int, language: str, title: str
     errors = text_errors(title, body_md)
     if errors:
         raise ValidationFailed(fields=errors)
-    translation = next((t for t in circular.translations if t.language == language), None)
+    translation = _translation(circular, language)
     if translation is None:
         translation = CircularTranslation(language=language)
         circular.translations.append(translation)
@@ -104,14 +103,9 @@ def delete_translation(*, actor: User, circular_id: int, language: str) -> bool:
     """Remove a translation; False when there was none (a repeated delete is fine)."""
     _check_language(language)
     circular = _leader_circular(actor, circular_id)
-    translation = next((t for t in circular.translations if t.language == language), None)
+    translation = _translation(circular, language)
     if translation is None:
         return False
     circular.translations.remove(translation)
     db.session.flush()
     return True
-
-
-def language_name(code: str) -> str:
-    language = LANGUAGES.get(code)
-    return language.name if language else code

@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database, errors, i18n, live, security
 from .config import build_config
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .replay import ReplayPublicPages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +41,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Socket.IO (app.extensions["socketio"]), GET /live/events, `flask live prune`.
     live.init_app(app)
     _register_template_helpers(app)
+    # Cached public pages go back to anonymous visitors before Flask runs.
+    app.wsgi_app = ReplayPublicPages(app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["PROXY_HOPS"]:
+        # Outermost, so the replay key sees the visitor's scheme and host.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from .cli import register_cli
 

@@ -102,6 +102,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # Reverse proxies in front (docs/deploy/nginx.conf: 1) whose X-Forwarded-For and
+        # -Proto are trusted; 0 = none, so a client cannot pick its address for rate limits.
+        "PROXY_HOPS": int(_env("PROXY_HOPS", "0") or 0),
         "PUSH_ALLOWED_HOSTS": _push_allowed_hosts(),
         # The city this deployment serves: alert texts, CAP <area> and <sender>.
         "CITY_NAME": _env("CITY_NAME", "町田市"),

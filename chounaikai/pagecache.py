@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from flask import Request, Response, current_app
 
+from . import replay
+
 MAX_ENTRIES = 512  # languages × furigana, plus one per CAP document asked for
 _lock = threading.Lock()
 
@@ -29,6 +31,11 @@ class Page:
     gzipped: bytes
     expires: float
     content_type: str | None = None  # when the renderer decides it
+    key: Hashable = None
+
+    def fresh(self) -> bool:
+        """Still the cached copy for its key, and not expired."""
+        return _pages.get(self.key) is self and self.expires > time.monotonic()
 
 
 _pages: dict[Hashable, Page] = {}
@@ -58,7 +65,7 @@ def get_or_render(key: Hashable, render: Callable[[], Rendered], seconds: float)
         body, content_type = rendered if isinstance(rendered, tuple) else (rendered, None)
         body = body.encode() if isinstance(body, str) else body
         page = Page(body, gzip.compress(body, compresslevel=6, mtime=0),
-                    time.monotonic() + seconds, content_type)
+                    time.monotonic() + seconds, content_type, key)
         if seconds > 0:
             if len(_pages) >= MAX_ENTRIES:
                 _pages.clear()  # rare: simpler than LRU bookkeeping, and only costs renders
@@ -78,9 +85,12 @@ def respond(page: Page, request: Request, mimetype: str, cache_control: str) -> 
     response.headers["Cache-Control"] = cache_control
     response.vary.add("Accept-Encoding")
     response.add_etag()
+    # The complete answer may be replayed to identical requests before Flask runs.
+    replay.mark(request.environ, page.fresh)
     return response.make_conditional(request)
 
 
 def clear() -> None:
+    """Forget every page (replayed answers go with them: they are only served while fresh)."""
     with _lock:
         _pages.clear()

@@ -245,3 +245,19 @@ def test_language_switcher_does_not_redirect_off_site_via_backslash_or_tab(clien
 
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize(("hops", "expected"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_forwarded_addresses_are_trusted_only_behind_a_configured_proxy(
+        database_url, tmp_path, hops, expected):
+    """Login rate limits key on the address: only a configured proxy may name it."""
+    from flask import request
+
+    from chounaikai import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "proxy-test", "DATABASE_URL": database_url,
+                      "UPLOAD_FOLDER": str(tmp_path), "PROXY_HOPS": hops})
+    app.add_url_rule("/_test/address", "address", lambda: request.remote_addr)
+    response = app.test_client().get("/_test/address", headers={
+        "X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.get_data(as_text=True) == expected

@@ -35,12 +35,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import aiohttp  # noqa: E402
+import loadgen  # noqa: E402
 from read_path import (  # noqa: E402
     SECRET_KEY,
     _cpu_model,
@@ -51,6 +52,8 @@ from read_path import (  # noqa: E402
     stop_server,
     wait_for_quiet_machine,
 )
+
+from tests import nginx_front as front  # noqa: E402
 
 TARGET_P99_MS = 50.0
 SHELTER_FILES = sorted((ROOT / "tests" / "fixtures" / "shelters").glob("gsi-machida-*.geojson"))
@@ -110,24 +113,23 @@ class Result:
 
 
 async def run(server_url: str, result: Result, args, headers: dict[str, str],
-              server_pid: int) -> None:
+              server_pids: list[int]) -> None:
     if args.wait_idle:
         wait_for_quiet_machine(args.wait_idle)
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(server_url, connector=connector,
-                                     auto_decompress=False) as http:
-        start = time.perf_counter()
-        window = (start + args.warmup, start + args.warmup + args.duration)
+    host, port = urlsplit(server_url).hostname, urlsplit(server_url).port
+    start = time.perf_counter()
+    window = (start + args.warmup, start + args.warmup + args.duration)
 
-        async def client(seed: int) -> None:
-            rng = random.Random(seed)
+    async def client(seed: int) -> None:
+        rng = random.Random(seed)
+        connection = loadgen.Connection(host, port)
+        try:
             while time.perf_counter() < window[1]:
                 began = time.perf_counter()
                 try:
-                    async with http.get(result.path, headers=headers) as response:
-                        body = await response.read()
-                        status = response.status
-                except aiohttp.ClientError:
+                    response = await connection.request("GET", result.path, headers)
+                    status, body = response.status, response.body
+                except OSError:
                     status, body = -1, b""
                 ended = time.perf_counter()
                 if window[0] <= ended <= window[1]:
@@ -138,15 +140,27 @@ async def run(server_url: str, result: Result, args, headers: dict[str, str],
                         result.errors += 1
                 if args.think_ms:
                     await asyncio.sleep(rng.expovariate(1000 / args.think_ms))
+        finally:
+            await connection.close()
 
-        async def cpu() -> None:
-            await asyncio.sleep(max(0.0, window[0] - time.perf_counter()))
-            before = _cpu_seconds(server_pid)
-            await asyncio.sleep(max(0.0, window[1] - time.perf_counter()))
-            result.server_cpu = _cpu_seconds(server_pid) - before
+    async def cpu() -> None:
+        await asyncio.sleep(max(0.0, window[0] - time.perf_counter()))
+        before = sum(_cpu_seconds(pid) for pid in server_pids)
+        await asyncio.sleep(max(0.0, window[1] - time.perf_counter()))
+        result.server_cpu = sum(_cpu_seconds(pid) for pid in server_pids) - before
 
-        await asyncio.gather(cpu(), *(client(i) for i in range(args.clients)))
-        result.seconds = args.duration
+    await asyncio.gather(cpu(), *(client(i) for i in range(args.clients)))
+    result.seconds = args.duration
+
+
+def endpoints(alert_id: int) -> list[Result]:
+    # The static file runs first and last (the baseline is their total), so warm-up
+    # effects and drift fall on both sides of the comparison.
+    return [Result("static file", "/static/css/app.css"),
+            Result("portal", "/portal"),
+            Result("CAP document", f"/alerts/{alert_id}/cap.xml"),
+            Result("Atom feed", "/alerts.atom"),
+            Result("static file (again)", "/static/css/app.css")]
 
 
 def main() -> int:
@@ -159,68 +173,91 @@ def main() -> int:
         "CHOUNAIKAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--front", choices=("auto", "none", "nginx"), default="auto",
+                        help="also measure through nginx (docs/deploy/nginx.conf); "
+                             "auto = when nginx is installed")
     parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="mean pause after each response (exponential): 0 = saturate; "
                              "1000 = 200 people each reloading about once a second")
     args = parser.parse_args()
     args.http_slots = 0
+    use_front = args.front == "nginx" or (args.front == "auto" and front.nginx_binary())
+    headers = {"Accept-Encoding": "gzip", "Accept-Language": "ja"}
 
+    setups: list[Setup] = []
     with tempfile.TemporaryDirectory(prefix="chounaikai-portal-bench-") as tmp_name:
         tmp = Path(tmp_name)
         url, drop = create_database(args.database, tmp, args.postgres_url)
         try:
             alert_id, summary = seed(url)
-            server = start_server(args, url, tmp)
+            server = start_server(args, url, tmp, proxy_hops=1 if use_front else 0)
             try:
-                # The static file runs first and last (the baseline is their total), so
-                # warm-up effects and drift fall on both sides of the comparison.
-                results = [Result("static file", "/static/css/app.css"),
-                           Result("portal", "/portal"),
-                           Result("CAP document", f"/alerts/{alert_id}/cap.xml"),
-                           Result("Atom feed", "/alerts.atom"),
-                           Result("static file (again)", "/static/css/app.css")]
-                headers = {"Accept-Encoding": "gzip", "Accept-Language": "ja"}
-                for result in results:
-                    asyncio.run(run(server.url, result, args, headers, server.process.pid))
+                direct = Setup("gunicorn alone", shlex.join(server.command[1:]),
+                               endpoints(alert_id))
+                setups.append(direct)
+                for result in direct.results:
+                    loadgen.run(run(server.url, result, args, headers, [server.process.pid]))
+                if use_front:
+                    proxy = front.start(server.url, tmp)
+                    try:
+                        behind = Setup("nginx in front (docs/deploy/nginx.conf)",
+                                       shlex.join(proxy.command), endpoints(alert_id))
+                        setups.append(behind)
+                        for result in behind.results:
+                            loadgen.run(run(proxy.url, result, args, headers,
+                                            [server.process.pid, proxy.process.pid]))
+                    finally:
+                        front.stop(proxy)
             finally:
                 stop_server(server)
         finally:
             drop()
-    return report(args, server, summary, results)
+    return report(args, summary, setups)
 
 
-def report(args, server, summary: str, results: list[Result]) -> int:
+@dataclass
+class Setup:
+    name: str
+    command: str
+    results: list[Result]
+
+
+def report(args, summary: str, setups: list[Setup]) -> int:
     cores = os.cpu_count() or 1
     print()
     print("chounaikai disaster-portal benchmark")
     print(f"  command  : {shlex.join([sys.executable, *sys.argv])}")
     print(f"  machine  : nproc={cores}, CPU: {_cpu_model()}")
-    print(f"  server   : {shlex.join(server.command[1:])}")
     print(f"  database : {args.database}: {summary}")
     think = f"think time {args.think_ms:g} ms (exponential)" if args.think_ms else \
         "no think time (saturating)"
     print(f"  clients  : {args.clients} closed-loop, keep-alive, {think}; warm-up "
           f"{args.warmup:g}s then {args.duration:g}s measured per endpoint")
+    for setup in setups:
+        print()
+        print(f"  {setup.name}")
+        print(f"    {setup.command}")
+        print(f"  {'endpoint':<28} {'bytes':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'vs static':>9} {'errors':>6} {'server CPU':>10}")
+        statics = [r for r in setup.results if r.path.startswith("/static/")]
+        baseline = sum(len(r.latencies) for r in statics) / sum(r.seconds for r in statics)
+        ok = True
+        for result in setup.results:
+            values = sorted(result.latencies)
+            rps = len(values) / result.seconds if result.seconds else 0.0
+            p99 = _percentile(values, 0.99) * 1000
+            if result not in statics:
+                ok = ok and p99 < TARGET_P99_MS and result.errors == 0
+            print(f"  {result.name + ' ' + result.path:<28.28} {result.bytes_per_response:>7} "
+                  f"{rps:>8.1f} {_percentile(values, 0.5) * 1000:>8.1f} {p99:>8.1f} "
+                  f"{rps / baseline if baseline else 0:>9.2f} {result.errors:>6} "
+                  f"{result.server_cpu / (result.seconds * cores) if result.seconds else 0:>10.0%}")
+        print(f"  target: p99 < {TARGET_P99_MS:.0f} ms for portal, CAP and Atom: "
+              f"{'met' if ok else 'MISSED'}")
     print()
-    print(f"  {'endpoint':<28} {'bytes':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'vs static':>9} {'errors':>6} {'server CPU':>10}")
-    statics = [r for r in results if r.path.startswith("/static/")]
-    baseline = sum(len(r.latencies) for r in statics) / sum(r.seconds for r in statics)
-    ok = True
-    for result in results:
-        values = sorted(result.latencies)
-        rps = len(values) / result.seconds if result.seconds else 0.0
-        p99 = _percentile(values, 0.99) * 1000
-        if result not in statics:
-            ok = ok and p99 < TARGET_P99_MS and result.errors == 0
-        print(f"  {result.name + ' ' + result.path:<28.28} {result.bytes_per_response:>7} "
-              f"{rps:>8.1f} {_percentile(values, 0.5) * 1000:>8.1f} {p99:>8.1f} "
-              f"{rps / baseline if baseline else 0:>9.2f} {result.errors:>6} "
-              f"{result.server_cpu / (result.seconds * cores) if result.seconds else 0:>10.0%}")
-    print()
-    print(f"  target: p99 < {TARGET_P99_MS:.0f} ms for portal, CAP and Atom: "
-          f"{'met' if ok else 'MISSED'}")
+    print("  server CPU: the server's processes (gunicorn; with the front, nginx too);")
+    print("  the rest of the machine is mostly this script's load generator.")
     return 0
 
 

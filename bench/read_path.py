@@ -223,7 +223,7 @@ class Server:
     command: list[str]
 
 
-def start_server(args, url: str, tmp: Path) -> Server:
+def start_server(args, url: str, tmp: Path, proxy_hops: int = 0) -> Server:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -239,6 +239,7 @@ def start_server(args, url: str, tmp: Path) -> Server:
         "BENCH_UPLOAD_FOLDER": str(tmp / "uploads"),
         # Web Push delivery is not on the read path (and needs a VAPID key outside dev).
         "CHOUNAIKAI_PUSH_WORKER": "off",
+        "CHOUNAIKAI_PROXY_HOPS": str(proxy_hops),  # 1 behind bench/front.py's nginx
         "BENCH_HTTP_SLOTS": str(args.http_slots or ""),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
     }

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CALLBACKS_KEY = "chounaikai_after_commit"
 _ROLLBACK_KEY = "chounaikai_after_rollback"
+_WRITING_KEY = "_chounaikai_writing"
 
 
 @event.listens_for(Engine, "connect")
@@ -62,9 +63,11 @@ def _sqlite_on_begin(conn: Connection) -> None:
 def _request_may_write() -> bool:
     if not has_request_context():
         return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "reads_first", False):
+        return bool(g.get(_WRITING_KEY))
     if request.method not in _SAFE_METHODS:
         return True
-    view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "writes_on_get", False))
 
 
@@ -72,6 +75,30 @@ def writes_on_get(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a GET view that writes (e.g. an audit row) so SQLite locks up front."""
     view.writes_on_get = True  # type: ignore[attr-defined]
     return view
+
+
+def reads_first(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST view that checks before it writes (log-in: argon2 takes ~0.1 s).
+
+    On SQLite its transaction begins deferred, so the slow check does not hold the
+    database's single write lock and stall every other writer.  Once the check
+    passes, the view (or its service) calls :func:`start_writing`.
+    """
+    view.reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def start_writing() -> None:
+    """In a :func:`reads_first` view: end the read-only transaction so far; the next
+    one takes SQLite's write lock up front (a deferred transaction that read first
+    could not upgrade once another writer had committed)."""
+    if not has_request_context() or g.get(_WRITING_KEY):
+        return
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("start_writing() after changes: they would be committed early")
+    session.commit()  # nothing written: only ends the read snapshot
+    g.setdefault(_WRITING_KEY, True)
 
 
 def after_commit(callback: Callable[[], None]) -> None:

@@ -6,6 +6,7 @@ from flask import Response
 
 from ..auth import services as auth_services
 from ..auth.sessions import issue_token
+from ..database import reads_first
 from ..extensions import limiter
 from ..models import Membership, User
 from . import bp, queries, serialize
@@ -27,6 +28,7 @@ def _token_response(user: User, token: str, status: int = 201, **extra) -> tuple
 
 
 @bp.post("/tokens")
+@reads_first
 @public
 @limiter.limit(login_limit, methods=["POST"])
 def create_token():

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..database import reads_first
 from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..forms import same_site_path, text
@@ -30,6 +31,7 @@ def login():
 
 
 @bp.post("/login")
+@reads_first
 @limiter.limit(_login_limit, methods=["POST"])
 def login_submit():
     user = services.authenticate(login=text("login"), password=text("password"))

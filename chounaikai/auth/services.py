@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from ..codes import new_code, normalize_code
+from ..database import start_writing
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Household, Invite, Membership, User, utcnow
@@ -15,7 +16,11 @@ from .passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_
 
 
 def authenticate(*, login: str, password: str) -> User | None:
-    """The user whose login id or e-mail and password match, else None."""
+    """The user whose login id or e-mail and password match, else None.
+
+    Views calling it are :func:`~chounaikai.database.reads_first`: the password is
+    checked outside SQLite's write lock, and only a match starts the writing part.
+    """
     login = login.strip()
     user = db.session.scalar(
         select(User).where(or_(User.login_id == login, User.email == login.lower()))
@@ -23,6 +28,7 @@ def authenticate(*, login: str, password: str) -> User | None:
     if not verify_password(user.password_hash if user else None, password):
         return None
     assert user is not None
+    start_writing()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user

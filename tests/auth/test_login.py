@@ -6,6 +6,7 @@ import pytest
 
 from chounaikai.auth import services
 from chounaikai.auth.passwords import hash_password, verify_password
+from chounaikai.config import normalize_database_url
 from tests.factories import PASSWORD
 from tests.helpers import csrf_token, form_post
 from tests.support import client_for, html
@@ -179,3 +180,64 @@ def test_logged_in_user_is_sent_home_from_login_page(app, factory):
     response = client.get("/login")
 
     assert response.status_code == 302
+
+
+def _write_elsewhere(database_url: str) -> None:
+    """A write on another connection that gives up after 0.3 s of waiting for the lock."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(normalize_database_url(database_url))
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout=300")
+            else:
+                conn.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            conn.execute(text("UPDATE users SET display_name = display_name"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/login", "/api/v1/tokens"])
+def test_checking_a_password_does_not_hold_the_write_lock(
+        app, client, factory, monkeypatch, database_url, path):
+    """argon2 takes ~0.1 s; on SQLite, holding the single write lock meanwhile stalled
+    every other writer (and a burst of logins ran into the busy timeout)."""
+    factory.user(login_id="suzuki")
+    written = []
+
+    def slow_check(password_hash, password):
+        _write_elsewhere(database_url)  # raises "database is locked" if we held it
+        written.append(True)
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(services, "verify_password", slow_check)
+    if path == "/login":
+        response = form_post(client, path, {"login": "suzuki", "password": PASSWORD})
+        assert response.status_code == 302
+    else:
+        response = client.post(path, json={"login": "suzuki", "password": PASSWORD})
+        assert response.status_code == 201, response.get_json()
+    assert written == [True]
+
+
+def test_an_old_hash_is_upgraded_at_login(app, client, factory):
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from chounaikai.extensions import db
+    from chounaikai.models import User
+
+    user = factory.user(login_id="tanaka")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
+    with app.app_context():
+        db.session.get(User, user.id).password_hash = weak
+        db.session.commit()
+    response = form_post(client, "/login", {"login": "tanaka", "password": PASSWORD})
+    assert response.status_code == 302
+    with app.app_context():
+        stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored != weak
+    assert stored.startswith("$argon2id$")
+    assert verify_password(stored, PASSWORD)
+    assert not services.needs_rehash(stored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..circulars import attachments as files
 from ..circulars import receipts, services, translations
 from ..database import writes_on_get
-from . import bp, serialize
+from . import bp, queries, serialize
 from .auth import current_api_user
 from .schemas import body_fields, uploaded_files
 
@@ -37,6 +37,7 @@ def _circular_input() -> tuple[services.CircularInput, list[services.Upload]]:
 def inbox(association_id: int):
     """Published circulars for the member, with their own read and acknowledgement times."""
     items = services.inbox(user=current_api_user(), association_id=association_id)
+    queries.load_summaries([item.circular for item in items])
     return serialize.inbox(items, services.unread_count(items))
 
 
@@ -44,6 +45,7 @@ def inbox(association_id: int):
 def leader_list(association_id: int):
     """Every circular (scheduled ones too) with read-household counts, for block leaders up."""
     items = services.leader_list(actor=current_api_user(), association_id=association_id)
+    queries.load_summaries([item.circular for item in items])
     return serialize.leader_list(items)
 
 

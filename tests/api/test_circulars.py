@@ -243,3 +243,39 @@ def test_paper_receipt(app, client, factory, cast):
     assert client.post(f"/api/v1/circulars/{circular.id}/paper/{foreign.id}",
                        headers=cast.headers("leader")).status_code == 404
     assert client.post(url, headers=cast.headers("resident")).status_code == 403
+
+
+def test_listing_runs_the_same_statements_for_3_or_30_circulars(app, client, factory, cast):
+    """Blocks and attachments of the summaries are loaded together, not per circular."""
+    from sqlalchemy import event
+
+    def statements(path: str, headers) -> int:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+
+        def count(*_args) -> None:
+            seen.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path, headers=headers).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    inbox = f"/api/v1/associations/{cast.association.id}/circulars"
+    manage = inbox + "/manage"
+    counts = []
+    for total in (3, 30):
+        existing = _circulars(app)
+        for index in range(existing, total):
+            factory.circular(cast.association, title=f"回覧 {index}", blocks=[cast.block1])
+        counts.append((statements(inbox, cast.headers("resident")),
+                       statements(manage, cast.headers("leader"))))
+    assert counts[0] == counts[1]
+
+
+def _circulars(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Circular))

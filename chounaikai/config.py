@@ -47,7 +47,7 @@ def normalize_database_url(url: str) -> str:
 
 
 # Push services whose endpoints a browser's PushSubscription may name (see
-# chounaikai/push/subscriptions.py for the pattern syntax); anything else is refused so
+# chounaikai/push/subscription_json.py for the pattern syntax); anything else is refused so
 # a member cannot make the server POST to an arbitrary URL.
 DEFAULT_PUSH_ALLOWED_HOSTS = (
     "fcm.googleapis.com",

@@ -12,7 +12,7 @@ from flask import Response, request
 from ..config import TIMEZONE
 from ..errors import ValidationFailed
 from ..models import PushSubscription, User
-from ..push import subscriptions
+from ..push import subscription_json, subscriptions
 from . import bp
 from .auth import current_api_user
 from .schemas import body_fields, json_object
@@ -47,9 +47,9 @@ def list_push_subscriptions():
 @bp.post("/push/subscriptions")
 def create_push_subscription():
     """Store a ``PushSubscription`` JSON (plus an optional label); idempotent per endpoint."""
-    subscriptions.check_body_size(request.get_data(cache=True))
+    subscription_json.check_body_size(request.get_data(cache=True))
     body = json_object()
-    data = subscriptions.parse_subscription(body, extra_fields=(LABEL_FIELD,))
+    data = subscription_json.parse_subscription(body, extra_fields=(LABEL_FIELD,))
     label = subscriptions.device_label(request.headers.get("User-Agent"))
     if body.get(LABEL_FIELD) is not None:
         chosen = subscriptions.clean_label(body[LABEL_FIELD])

@@ -27,7 +27,7 @@ from ..api.schemas import json_object
 from ..errors import ValidationFailed
 from ..forms import flag, text
 from ..i18n import current_language
-from . import subscriptions
+from . import subscription_json, subscriptions
 
 bp = Blueprint("push", __name__)
 
@@ -126,8 +126,8 @@ def remove_device(subscription_id: int):
 @login_required
 def subscribe():
     """The page script sends ``PushSubscription.toJSON()`` here (CSRF token in a header)."""
-    subscriptions.check_body_size(request.get_data(cache=True))
-    data = subscriptions.parse_subscription(json_object())
+    subscription_json.check_body_size(request.get_data(cache=True))
+    data = subscription_json.parse_subscription(json_object())
     row, created = subscriptions.subscribe(
         user=current_user, data=data,
         label=subscriptions.device_label(request.headers.get("User-Agent")))

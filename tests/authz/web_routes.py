@@ -169,7 +169,7 @@ def _fresh_device_id(w: World, s: str) -> int:
     import secrets
 
     from chounaikai.models import PushSubscription
-    from chounaikai.push.subscriptions import endpoint_hash
+    from chounaikai.push.subscription_json import endpoint_hash
 
     endpoint = f"https://fcm.googleapis.com/fcm/send/authz-{secrets.token_hex(8)}"
     row = PushSubscription(

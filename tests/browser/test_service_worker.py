@@ -42,7 +42,7 @@ from sqlalchemy import select
 from chounaikai.extensions import db
 from chounaikai.models import Priority, PushSubscription, User
 from chounaikai.push import payload as push_payload
-from chounaikai.push.subscriptions import endpoint_hash
+from chounaikai.push.subscription_json import endpoint_hash
 from tests.browser.conftest import ARTIFACTS, PHONE, Neighborhood, log_in
 from tests.browser.test_accessibility import BLOCKING_IMPACTS, describe, run_axe
 from tests.browser.test_tap_targets import MIN_SIZE, TapTargets

@@ -13,7 +13,7 @@ from PIL import Image
 from chounaikai.extensions import db
 from chounaikai.models import PushSubscription, User
 from chounaikai.push import vapid
-from chounaikai.push.subscriptions import endpoint_hash
+from chounaikai.push.subscription_json import endpoint_hash
 from tests.helpers import csrf_token, form_post
 from tests.support import client_for, count, html, load
 

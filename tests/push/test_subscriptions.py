@@ -17,6 +17,7 @@ from chounaikai.config import build_config
 from chounaikai.errors import Conflict, NotFound, ValidationFailed
 from chounaikai.extensions import db
 from chounaikai.models import PushSubscription, User
+from chounaikai.push import subscription_json as subjson
 from chounaikai.push import subscriptions as subs
 from chounaikai.push import vapid
 from tests.api.conftest import bearer
@@ -101,7 +102,7 @@ REFUSED = [
 @pytest.mark.parametrize(("endpoint", "origin"), ACCEPTED)
 def test_push_services_on_the_allow_list_are_accepted(app, endpoint, origin):
     with app.test_request_context():
-        data = subs.parse_subscription(subscription_json(endpoint))
+        data = subjson.parse_subscription(subscription_json(endpoint))
     assert data.origin == origin
     assert data.endpoint.lower() == endpoint.lower()
 
@@ -109,7 +110,7 @@ def test_push_services_on_the_allow_list_are_accepted(app, endpoint, origin):
 @pytest.mark.parametrize("endpoint", REFUSED)
 def test_other_endpoints_are_refused(app, endpoint):
     with app.test_request_context(), pytest.raises(ValidationFailed) as caught:
-        subs.parse_subscription(subscription_json(endpoint))
+        subjson.parse_subscription(subscription_json(endpoint))
     assert set(caught.value.fields) == {"endpoint"}, caught.value.fields
 
 
@@ -117,13 +118,13 @@ def test_other_endpoints_are_refused(app, endpoint):
                                    FCM + "x" * 2048])
 def test_endpoint_must_be_a_string_of_limited_length(app, value):
     with app.test_request_context(), pytest.raises(ValidationFailed) as caught:
-        subs.parse_subscription(subscription_json() | {"endpoint": value})
+        subjson.parse_subscription(subscription_json() | {"endpoint": value})
     assert "endpoint" in caught.value.fields
 
 
 def test_refusal_names_the_host_in_plain_words(app):
     with app.test_request_context(), pytest.raises(ValidationFailed) as caught:
-        subs.parse_subscription(subscription_json("https://fcm.googleapis.com.evil.example/x"))
+        subjson.parse_subscription(subscription_json("https://fcm.googleapis.com.evil.example/x"))
     assert "fcm.googleapis.com.evil.example" in caught.value.fields["endpoint"]
     assert "送れません" in caught.value.fields["endpoint"]
 
@@ -134,29 +135,29 @@ def test_test_hosts_are_added_by_configuration_and_http_only_where_listed(app, t
     config = build_config(tmp_path, {"TESTING": True, "SECRET_KEY": "x"})
     assert "fcm.googleapis.com" in config["PUSH_ALLOWED_HOSTS"]  # the defaults stay
     with app.test_request_context():
-        ok = subs.parse_subscription(subscription_json("http://127.0.0.1:8123/push/abc"),
+        ok = subjson.parse_subscription(subscription_json("http://127.0.0.1:8123/push/abc"),
                                      app_config=config)
         assert ok.origin == "http://127.0.0.1:8123"
-        assert subs.parse_subscription(subscription_json("https://push.test:8443/x"),
+        assert subjson.parse_subscription(subscription_json("https://push.test:8443/x"),
                                        app_config=config).origin == "https://push.test:8443"
         for refused in ("http://127.0.0.2:8123/x", "https://push.test/x",
                         "http://push.test:8443/x", "http://localhost:8123/x"):
             with pytest.raises(ValidationFailed):
-                subs.parse_subscription(subscription_json(refused), app_config=config)
+                subjson.parse_subscription(subscription_json(refused), app_config=config)
 
 
 def test_host_patterns():
-    any_port = subs.HostPattern.parse("http://127.0.0.1:*")
+    any_port = subjson.HostPattern.parse("http://127.0.0.1:*")
     assert any_port.matches("http", "127.0.0.1", 5)
     assert not any_port.matches("https", "127.0.0.1", 443)
-    wildcard = subs.HostPattern.parse("*.push.apple.com")
+    wildcard = subjson.HostPattern.parse("*.push.apple.com")
     assert wildcard.matches("https", "web.push.apple.com", 443)
     assert wildcard.matches("https", "a.b.push.apple.com", 443)
     assert not wildcard.matches("https", "push.apple.com", 443)
     assert not wildcard.matches("https", "evilpush.apple.com", 443)
-    assert not subs.HostPattern.parse("*.0.0.1").matches("https", "127.0.0.1", 443)
+    assert not subjson.HostPattern.parse("*.0.0.1").matches("https", "127.0.0.1", 443)
     with pytest.raises(ValueError, match="PUSH_ALLOWED_HOSTS"):
-        subs.HostPattern.parse("host:port")
+        subjson.HostPattern.parse("host:port")
 
 
 # -- keys and the rest of the JSON ---------------------------------------------------------------
@@ -187,7 +188,7 @@ def test_bad_keys_are_refused(app, keys, field):
                     new_keys()["p256dh"] if v == "PLACEHOLDER_GOOD" else v)
                 for k, v in keys.items()}
     with app.test_request_context(), pytest.raises(ValidationFailed) as caught:
-        subs.parse_subscription(subscription_json(keys=keys))
+        subjson.parse_subscription(subscription_json(keys=keys))
     assert field in caught.value.fields, caught.value.fields
 
 
@@ -195,14 +196,14 @@ def test_padded_keys_are_accepted_and_stored_unpadded(app):
     keys = new_keys()
     padded = {"p256dh": keys["p256dh"] + "=", "auth": keys["auth"] + "=="}
     with app.test_request_context():
-        data = subs.parse_subscription(subscription_json(keys=padded))
+        data = subjson.parse_subscription(subscription_json(keys=padded))
     assert (data.p256dh, data.auth) == (keys["p256dh"], keys["auth"])
 
 
 @pytest.mark.parametrize("value", [True, "1700000000000", -1, float("inf"), 10**20, {}])
 def test_expiration_time_must_be_null_or_milliseconds(app, value):
     with app.test_request_context(), pytest.raises(ValidationFailed) as caught:
-        subs.parse_subscription(subscription_json(expirationTime=value))
+        subjson.parse_subscription(subscription_json(expirationTime=value))
     assert "expirationTime" in caught.value.fields
 
 
@@ -211,9 +212,9 @@ def test_expiration_time_in_the_past_is_refused_and_a_future_one_kept(app):
     future = datetime(2099, 1, 2, 3, 4, 5, tzinfo=UTC)
     with app.test_request_context():
         with pytest.raises(ValidationFailed) as caught:
-            subs.parse_subscription(subscription_json(expirationTime=past))
+            subjson.parse_subscription(subscription_json(expirationTime=past))
         assert "期限" in caught.value.fields["expirationTime"]
-        data = subs.parse_subscription(
+        data = subjson.parse_subscription(
             subscription_json(expirationTime=future.timestamp() * 1000))
     assert data.expiration_time == future
 
@@ -221,10 +222,10 @@ def test_expiration_time_in_the_past_is_refused_and_a_future_one_kept(app):
 def test_unknown_fields_and_non_objects_are_refused(app):
     with app.test_request_context():
         with pytest.raises(ValidationFailed) as caught:
-            subs.parse_subscription(subscription_json(options={"userVisibleOnly": True}))
+            subjson.parse_subscription(subscription_json(options={"userVisibleOnly": True}))
         assert set(caught.value.fields) == {"options"}
         with pytest.raises(ValidationFailed):
-            subs.parse_subscription([subscription_json()])
+            subjson.parse_subscription([subscription_json()])
 
 
 @pytest.mark.parametrize(("agent", "label"), [
@@ -255,15 +256,15 @@ def test_subscribe_creates_then_updates_the_same_row(app, factory):
     again = dict(first, keys=new_keys())  # e.g. the browser renewed its keys
     with app.test_request_context():
         member = _in_app(app, user.id)
-        row, created = subs.subscribe(user=member, data=subs.parse_subscription(first),
+        row, created = subs.subscribe(user=member, data=subjson.parse_subscription(first),
                                       label="iPhone Safari")
         db.session.commit()
         row_id = row.id
         assert created
-        assert row.endpoint_hash == subs.endpoint_hash(first["endpoint"])
+        assert row.endpoint_hash == subjson.endpoint_hash(first["endpoint"])
         assert len(row.endpoint_hash) == 64
         assert row.origin == "https://fcm.googleapis.com"
-        row2, created2 = subs.subscribe(user=member, data=subs.parse_subscription(again),
+        row2, created2 = subs.subscribe(user=member, data=subjson.parse_subscription(again),
                                         label="")
         db.session.commit()
         assert (row2.id, created2) == (row_id, False)
@@ -276,12 +277,12 @@ def test_a_device_moves_to_the_member_who_subscribes_on_it(app, factory):
     alice, bob = factory.user(), factory.user()
     data = subscription_json()
     with app.test_request_context():
-        row, _ = subs.subscribe(user=_in_app(app, alice.id), data=subs.parse_subscription(data),
+        row, _ = subs.subscribe(user=_in_app(app, alice.id), data=subjson.parse_subscription(data),
                                 label="Android Chrome")
         row.last_success_at = datetime.now(UTC)
         db.session.commit()
         moved, created = subs.subscribe(user=_in_app(app, bob.id),
-                                        data=subs.parse_subscription(data), label="")
+                                        data=subjson.parse_subscription(data), label="")
         db.session.commit()
         assert not created
         assert moved.user_id == bob.id
@@ -294,22 +295,22 @@ def test_devices_are_listed_per_member_and_limited(app, factory):
     with app.test_request_context():
         a, b = _in_app(app, alice.id), _in_app(app, bob.id)
         for _ in range(subs.MAX_DEVICES):
-            subs.subscribe(user=a, data=subs.parse_subscription(subscription_json()), label="")
-        subs.subscribe(user=b, data=subs.parse_subscription(subscription_json()), label="")
+            subs.subscribe(user=a, data=subjson.parse_subscription(subscription_json()), label="")
+        subs.subscribe(user=b, data=subjson.parse_subscription(subscription_json()), label="")
         db.session.commit()
         assert len(subs.devices_of(a)) == subs.MAX_DEVICES
         assert [d.user_id for d in subs.devices_of(b)] == [bob.id]
         with pytest.raises(Conflict):
-            subs.subscribe(user=a, data=subs.parse_subscription(subscription_json()), label="")
+            subs.subscribe(user=a, data=subjson.parse_subscription(subscription_json()), label="")
 
 
 def test_remove_device_only_removes_own(app, factory):
     alice, bob = factory.user(), factory.user()
     with app.test_request_context():
         a, b = _in_app(app, alice.id), _in_app(app, bob.id)
-        mine = subs.subscribe(user=a, data=subs.parse_subscription(subscription_json()),
+        mine = subs.subscribe(user=a, data=subjson.parse_subscription(subscription_json()),
                               label="")[0].id
-        theirs = subs.subscribe(user=b, data=subs.parse_subscription(subscription_json()),
+        theirs = subs.subscribe(user=b, data=subjson.parse_subscription(subscription_json()),
                                 label="")[0].id
         db.session.commit()
         with pytest.raises(NotFound):

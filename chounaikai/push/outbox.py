@@ -7,9 +7,11 @@ back publication never reaches a phone.
 from __future__ import annotations
 
 from ..extensions import db
-from ..models import Circular, Notification, Priority
+from ..models import Circular, Notification, Priority, SafetyRound
 
 CIRCULAR_TTL_SECONDS = 3 * 86400
+# A safety check is answered within hours, or the leaders knock on doors instead.
+SAFETY_TTL_SECONDS = 12 * 3600
 TITLE_LIMIT = 80
 
 
@@ -34,3 +36,22 @@ def enqueue_circular(circular: Circular) -> Notification:
     db.session.add(notification)
     return notification
 
+
+
+def enqueue_safety_round(round_: SafetyRound) -> Notification:
+    """An urgent push asking every member of the association to answer a new round.
+
+    Only for rounds a leader or city staff start by hand: a round started by an
+    alert rides on that alert's own push, which already rang every phone.
+    """
+    notification = Notification(
+        kind="safety",
+        priority=Priority.EMERGENCY,  # bypasses quiet hours and the daily digest
+        association_id=round_.association_id,
+        audience={"association_ids": [round_.association_id]},
+        payload={"url": f"/a/{round_.association_id}/safety"},
+        topic=f"safety-{round_.id}",
+        ttl_seconds=SAFETY_TTL_SECONDS,
+    )
+    db.session.add(notification)
+    return notification

@@ -86,6 +86,8 @@ def _texts(note: NoteInfo, language: str) -> tuple[str, str]:
         count = int(data.get("count", 0))
         return _("回覧のまとめ"), ngettext("新しい回覧が%(num)d件あります",
                                           "新しい回覧が%(num)d件あります", count)
+    if note.kind == "safety":
+        return _("安否確認"), _("安否確認をしています。無事かどうか教えてください。")
     if note.alert is not None:
         text = alert_text(note.alert, language, current_app.config["CITY_NAME"])
         return text.headline, text.description

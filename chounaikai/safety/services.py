@@ -32,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..permissions import can_see_block, require_member, require_role
+from ..push import outbox
 from . import live
 from .queries import current_round
 
@@ -123,7 +124,9 @@ def start_round(*, actor: User, association_id: int) -> tuple[SafetyRound, bool]
     existing = current_round(association_id)
     if existing is not None:
         return existing, False
-    return _open(association, actor_id=actor.id, alert_id=None, reason="manual"), True
+    round_ = _open(association, actor_id=actor.id, alert_id=None, reason="manual")
+    outbox.enqueue_safety_round(round_)
+    return round_, True
 
 
 def close_round(*, actor: User, association_id: int,

@@ -45,3 +45,18 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
             ), {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def write_elsewhere(database_url: str, wait_seconds: float = 0.3) -> None:
+    """A write on a connection of its own that gives up after ``wait_seconds`` of waiting
+    for a lock ("database is locked" on SQLite): proves the caller is not holding it."""
+    engine = create_engine(normalize_database_url(database_url))
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+            else:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{int(wait_seconds * 1000)}ms'"))
+            conn.execute(text("UPDATE users SET display_name = display_name"))
+    finally:
+        engine.dispose()

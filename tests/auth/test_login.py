@@ -6,7 +6,7 @@ import pytest
 
 from chounaikai.auth import services
 from chounaikai.auth.passwords import hash_password, verify_password
-from chounaikai.config import normalize_database_url
+from tests.dbutil import write_elsewhere
 from tests.factories import PASSWORD
 from tests.helpers import csrf_token, form_post
 from tests.support import client_for, html
@@ -182,22 +182,6 @@ def test_logged_in_user_is_sent_home_from_login_page(app, factory):
     assert response.status_code == 302
 
 
-def _write_elsewhere(database_url: str) -> None:
-    """A write on another connection that gives up after 0.3 s of waiting for the lock."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(normalize_database_url(database_url))
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA busy_timeout=300")
-            else:
-                conn.execute(text("SET LOCAL lock_timeout = '300ms'"))
-            conn.execute(text("UPDATE users SET display_name = display_name"))
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize("path", ["/login", "/api/v1/tokens"])
 def test_checking_a_password_does_not_hold_the_write_lock(
         app, client, factory, monkeypatch, database_url, path):
@@ -207,7 +191,7 @@ def test_checking_a_password_does_not_hold_the_write_lock(
     written = []
 
     def slow_check(password_hash, password):
-        _write_elsewhere(database_url)  # raises "database is locked" if we held it
+        write_elsewhere(database_url)  # raises "database is locked" if we held it
         written.append(True)
         return verify_password(password_hash, password)
 

@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select, update
 
 from chounaikai.auth import services
+from chounaikai.auth.passwords import hash_password
 from chounaikai.errors import ValidationFailed
 from chounaikai.extensions import db
 from chounaikai.models import Household, Invite, MemberRole, Membership, User, utcnow
+from tests.dbutil import write_elsewhere
 from tests.helpers import form_post
 from tests.support import client_for, count, counts, html, load
 
@@ -344,3 +346,20 @@ def test_registration_is_rate_limited_like_login(app, client, factory):
 
     assert response.status_code == 429
     assert count(app, User) == 0
+
+
+def test_hashing_the_new_password_does_not_hold_the_write_lock(
+        app, client, factory, monkeypatch, database_url):
+    invite = factory.invite(factory.association())
+    hashed = []
+
+    def slow_hash(password):
+        write_elsewhere(database_url)  # raises "database is locked" if we held it
+        hashed.append(True)
+        return hash_password(password)
+
+    monkeypatch.setattr(services, "hash_password", slow_hash)
+    response = form_post(client, "/join", _form(invite.code))
+    assert response.status_code == 302
+    assert hashed == [True]
+    assert _membership_of(app, "hanako") is not None

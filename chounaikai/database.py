@@ -82,7 +82,7 @@ def reads_first(view: Callable[..., Any]) -> Callable[..., Any]:
 
     On SQLite its transaction begins deferred, so the slow check does not hold the
     database's single write lock and stall every other writer.  Once the check
-    passes, the view (or its service) calls :func:`start_writing`.
+    passes, the view calls :func:`start_writing` before anything writes.
     """
     view.reads_first = True  # type: ignore[attr-defined]
     return view

@@ -6,7 +6,7 @@ from flask import Response
 
 from ..auth import services as auth_services
 from ..auth.sessions import issue_token
-from ..database import reads_first
+from ..database import reads_first, start_writing
 from ..extensions import limiter
 from ..models import Membership, User
 from . import bp, queries, serialize
@@ -41,6 +41,8 @@ def create_token():
     user = auth_services.authenticate(login=login, password=password)
     if user is None:
         raise InvalidCredentials()
+    start_writing()
+    auth_services.upgrade_hash(user, password)
     return _token_response(user, issue_token(user=user, name=name))
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..database import reads_first
+from ..database import reads_first, start_writing
 from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..forms import same_site_path, text
@@ -38,6 +38,8 @@ def login_submit():
     if user is None:
         flash(_("ログインIDかパスワードが違います。"), "error")
         return render_template("auth/login.html", login=text("login")), 401
+    start_writing()
+    services.upgrade_hash(user, text("password"))
     login_user(user, remember=True)
     return redirect(_safe_next(url_for("main.index")))
 

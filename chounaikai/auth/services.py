@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from ..codes import new_code, normalize_code
-from ..database import start_writing
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Household, Invite, Membership, User, utcnow
@@ -16,22 +15,22 @@ from .passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_
 
 
 def authenticate(*, login: str, password: str) -> User | None:
-    """The user whose login id or e-mail and password match, else None.
-
-    Views calling it are :func:`~chounaikai.database.reads_first`: the password is
-    checked outside SQLite's write lock, and only a match starts the writing part.
-    """
+    """The user whose login id or e-mail and password match, else None.  Reads only:
+    views call it from :func:`~chounaikai.database.reads_first`, so argon2 runs outside
+    SQLite's write lock, and then :func:`upgrade_hash` once they have started writing."""
     login = login.strip()
     user = db.session.scalar(
         select(User).where(or_(User.login_id == login, User.email == login.lower()))
     )
     if not verify_password(user.password_hash if user else None, password):
         return None
-    assert user is not None
-    start_writing()
+    return user
+
+
+def upgrade_hash(user: User, password: str) -> None:
+    """After a log-in: re-hash a password stored with older argon2 parameters (rare)."""
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return user
 
 
 def _already_used() -> ValidationFailed:

@@ -205,7 +205,8 @@ def test_checking_a_password_does_not_hold_the_write_lock(
     assert written == [True]
 
 
-def test_an_old_hash_is_upgraded_at_login(app, client, factory):
+@pytest.mark.parametrize("path", ["/login", "/api/v1/tokens"])
+def test_an_old_hash_is_upgraded_at_login(app, client, factory, path):
     from argon2 import PasswordHasher
     from sqlalchemy import select
 
@@ -217,8 +218,12 @@ def test_an_old_hash_is_upgraded_at_login(app, client, factory):
     with app.app_context():
         db.session.get(User, user.id).password_hash = weak
         db.session.commit()
-    response = form_post(client, "/login", {"login": "tanaka", "password": PASSWORD})
-    assert response.status_code == 302
+    if path == "/login":
+        response = form_post(client, path, {"login": "tanaka", "password": PASSWORD})
+        assert response.status_code == 302
+    else:
+        response = client.post(path, json={"login": "tanaka", "password": PASSWORD})
+        assert response.status_code == 201
     with app.app_context():
         stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
     assert stored != weak

@@ -8,10 +8,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, errors, i18n, live, security
+from . import database, errors, i18n, live, memberpages, security
 from .config import build_config
 from .extensions import csrf, db, limiter, login_manager, migrate
-from .replay import ReplayPublicPages
+from .replay import ReplayPages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     i18n.init_app(app)
     database.init_app(app)
+    memberpages.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.url_value_preprocessor(_refuse_impossible_ids)
@@ -41,8 +42,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Socket.IO (app.extensions["socketio"]), GET /live/events, `flask live prune`.
     live.init_app(app)
     _register_template_helpers(app)
-    # Cached public pages go back to anonymous visitors before Flask runs.
-    app.wsgi_app = ReplayPublicPages(app.wsgi_app)  # type: ignore[method-assign]
+    # Cached public pages go back to anonymous visitors before Flask runs, and members'
+    # unchanged inbox and circular pages to the same session.
+    app.wsgi_app = ReplayPages(  # type: ignore[method-assign]
+        app.wsgi_app, member_entries=app.config["REPLAY_MEMBER_ENTRIES"])
     if app.config["PROXY_HOPS"]:
         # Outermost, so the replay key sees the visitor's scheme and host.
         hops = app.config["PROXY_HOPS"]

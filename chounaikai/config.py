@@ -112,6 +112,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "CAP_SENDER": _env("CAP_SENDER", "bousai@city.machida.example.jp"),
         # Seconds each process reuses a rendered /portal page (per language).
         "PORTAL_CACHE_SECONDS": float(_env("PORTAL_CACHE_SECONDS", "5") or 5),
+        # Seconds a member's inbox or circular page may be replayed while nothing on it
+        # changed (chounaikai/memberpages.py); 0 renders every request.
+        "MEMBER_PAGE_CACHE_SECONDS": float(_env("MEMBER_PAGE_CACHE_SECONDS", "120") or 0),
+        # Replayed answers kept per process (member pages; about 10 KB each).
+        "REPLAY_MEMBER_ENTRIES": int(_env("REPLAY_MEMBER_ENTRIES", "4096") or 0),
         # How long a safety-check note about health or need is kept (then purged).
         "SAFETY_NOTE_RETENTION_DAYS": int(_env("SAFETY_NOTE_RETENTION_DAYS", "30") or 30),
         # Web Push delivery (docs/push-delivery.md); other PUSH_* keys default in

@@ -102,6 +102,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Schema changes (and SQLite's batch table copies) are no member's page edit,
+        # and the page_versions table may not exist yet; a deploy restarts every process
+        # anyway, which empties their cached pages.
+        connection.execution_options(chounaikai_page_versions_off=True)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
@@ -42,3 +44,43 @@ def client_for(app: Flask, user: Any, password: str = PASSWORD):
 
 def html(response) -> str:
     return response.get_data(as_text=True)
+
+
+class CountingApp:
+    """Stands between the replay layer and Flask, counting what gets through."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.calls = wsgi_app, 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        return self.wsgi_app(environ, start_response)
+
+
+@contextmanager
+def counting_flask(app: Flask, monkeypatch) -> Iterator[CountingApp]:
+    """Count the requests that reach Flask (the rest were replayed); nothing kept before
+    or after."""
+    from chounaikai import pagecache, replay
+
+    layer = app.wsgi_app
+    assert isinstance(layer, replay.ReplayPages)
+    counter = CountingApp(layer.wsgi_app)
+    monkeypatch.setattr(layer, "wsgi_app", counter)
+    layer.clear()
+    pagecache.clear()
+    try:
+        yield counter
+    finally:
+        layer.clear()
+        pagecache.clear()
+
+
+def same_answer(first, second) -> None:
+    """Two answers are the same bytes and headers (each with its own Date)."""
+    assert first.status == second.status
+    assert first.get_data() == second.get_data()
+    strip = {"Date"}
+    assert [(k, v) for k, v in first.headers if k not in strip] == \
+        [(k, v) for k, v in second.headers if k not in strip]
+    assert second.headers["Date"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g
 
+from .. import memberpages
 from ..i18n import current_language
 from . import services, templates
 
@@ -25,9 +26,13 @@ def alert_banners() -> list[Banner]:
     if banners is None:
         language = current_language().code
         city = current_app.config["CITY_NAME"]
+        alerts = services.active_alerts()
         banners = g._alert_banners = [
             Banner(alert.id, alert.level, templates.style_for(alert).css_class,
                    templates.alert_text(alert, language, city).headline,
                    f"/portal#alert-{alert.id}")
-            for alert in services.active_alerts()]
+            for alert in alerts]
+        # A kept copy of this page must not outlive an alert's expiry.
+        memberpages.valid_until(min((a.expires_at for a in alerts if a.expires_at),
+                                    default=None))
     return banners

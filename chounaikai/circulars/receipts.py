@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
-from .. import audit, notify
+from .. import audit, notify, pageversions
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..models import Block, Circular, Household, MemberRole, Membership, Receipt, User, utcnow
@@ -47,6 +47,9 @@ def upsert_receipt(*, circular_id: int, user_id: int | None, household_id: int,
                                                     stmt.excluded.acknowledged_at)})
     else:
         stmt = stmt.on_conflict_do_nothing(**target)
+    if user_id is not None:
+        # The member's own row: their inbox and this circular's page change, nobody else's.
+        pageversions.announce_user(user_id)
     db.session.execute(stmt)
     owner = Receipt.user_id == user_id if user_id is not None else (
         (Receipt.user_id.is_(None)) & (Receipt.household_id == household_id))

@@ -13,6 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import memberpages
 from ..associations.services import get_association
 from ..database import writes_on_get
 from ..errors import ValidationFailed
@@ -43,8 +44,11 @@ def _uploads() -> list[services.Upload]:
 
 @bp.get("/a/<int:association_id>/circulars")
 @login_required
+@memberpages.replayable()
 def inbox(association_id: int):
     items = services.inbox(user=current_user, association_id=association_id)
+    # A scheduled circular appears in the list by itself at its time.
+    memberpages.valid_until(services.next_publication(association_id))
     language = current_language().code
     titles = translations.translated_titles({item.circular.id for item in items}, language)
     return render_template("circulars/inbox.html", association=get_association(association_id),
@@ -55,6 +59,7 @@ def inbox(association_id: int):
 
 @bp.get("/circulars/<int:circular_id>")
 @login_required
+@memberpages.replayable(receipt_of="circular_id")
 def show(circular_id: int):
     circular = services.visible_circular(user=current_user, circular_id=circular_id)
     return render_template("circulars/show.html", circular=circular,

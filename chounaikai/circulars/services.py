@@ -208,6 +208,12 @@ def inbox(*, user: User, association_id: int) -> list[InboxItem]:
     return [InboxItem(circular, read_at, ack_at) for circular, read_at, ack_at in rows]
 
 
+def next_publication(association_id: int) -> datetime | None:
+    """When the association's next scheduled circular is published (None: none waits)."""
+    return db.session.scalar(select(func.min(Circular.publish_at)).where(
+        Circular.association_id == association_id, Circular.publish_at > utcnow()))
+
+
 def unread_count(items: list[InboxItem]) -> int:
     return sum(1 for item in items if item.read_at is None)
 

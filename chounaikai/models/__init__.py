@@ -4,6 +4,7 @@ from .alert import Alert, AlertKind, AlertMessageType, AlertTarget, Hazard
 from .association import Association, Block, Household, Invite, MemberRole, Membership
 from .audit import AuditLog
 from .circular import Attachment, Circular, CircularTranslation, Receipt, circular_blocks
+from .page_version import PageVersion
 from .push import (
     DeliveryStatus,
     LiveEvent,
@@ -47,6 +48,7 @@ __all__ = [
     "MemberRole",
     "Membership",
     "Notification",
+    "PageVersion",
     "Priority",
     "PushDelivery",
     "PushOriginPause",

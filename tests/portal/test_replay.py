@@ -16,41 +16,14 @@ from chounaikai import pagecache, replay
 from chounaikai.extensions import db
 from chounaikai.models import GlobalRole, User
 from tests.alerts.helpers import draft, issue
-from tests.support import html
-
-
-class CountingApp:
-    """Stands between the replay layer and Flask, counting what gets through."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app, self.calls = wsgi_app, 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.wsgi_app(environ, start_response)
+from tests.support import CountingApp, counting_flask, html, same_answer
 
 
 @pytest.fixture
 def flask_calls(app: Flask, monkeypatch) -> CountingApp:
-    layer = app.wsgi_app
-    assert isinstance(layer, replay.ReplayPublicPages)
-    counter = CountingApp(layer.wsgi_app)
-    monkeypatch.setattr(layer, "wsgi_app", counter)
     monkeypatch.setitem(app.config, "PORTAL_CACHE_SECONDS", 60)
-    layer.clear()
-    pagecache.clear()
-    yield counter
-    layer.clear()
-    pagecache.clear()
-
-
-def _same_answer(first, second) -> None:
-    assert first.status == second.status
-    assert first.get_data() == second.get_data()
-    strip = {"Date"}
-    assert [(k, v) for k, v in first.headers if k not in strip] == \
-        [(k, v) for k, v in second.headers if k not in strip]
-    assert second.headers["Date"]  # each answer has its own
+    with counting_flask(app, monkeypatch) as counter:
+        yield counter
 
 
 def test_an_anonymous_repeat_is_answered_without_flask(client, factory, flask_calls):
@@ -61,7 +34,7 @@ def test_an_anonymous_repeat_is_answered_without_flask(client, factory, flask_ca
     assert flask_calls.calls == 1
     assert second.headers["Content-Encoding"] == "gzip"
     assert "Content-Security-Policy" in second.headers  # Flask's after-request headers too
-    _same_answer(first, second)
+    same_answer(first, second)
     # A different header is a different answer (here: not compressed).
     plain = client.get("/portal", headers={"Accept-Language": "ja"})
     assert flask_calls.calls == 2
@@ -84,7 +57,7 @@ def test_cap_and_atom_are_replayed_and_404s_are_not(app, client, factory, flask_
         first, second = client.get(path), client.get(path)
         assert first.status_code == 200
         assert flask_calls.calls == before + 1
-        _same_answer(first, second)
+        same_answer(first, second)
     before = flask_calls.calls
     assert client.get("/alerts/999999/cap.xml").status_code == 404
     assert client.get("/alerts/999999/cap.xml").status_code == 404

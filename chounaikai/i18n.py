@@ -167,6 +167,7 @@ def force_language(code: str | None) -> Iterator[Language]:
 
 
 _catalogs: dict[tuple[str, str], support.NullTranslations] = {}
+_NULL_TRANSLATIONS = support.NullTranslations()
 
 
 def catalog_directory(app: Flask) -> str:
@@ -177,9 +178,21 @@ class LanguageDomain(Domain):
     """Translations keyed by interface language rather than by Babel locale."""
 
     def get_translations(self) -> support.NullTranslations:
-        language = current_language()
+        # A page asks for every message it shows: the catalog of the request's language
+        # is looked up once (force_language and refresh_language change ui_language).
+        ctx = _babel_context()
+        chosen = getattr(ctx, "ui_language", None)
+        cached = getattr(ctx, "chounaikai_catalog", None)
+        if cached is not None and chosen is not None and cached[0] == chosen:
+            return cached[1]
+        translations = self._translations_for(current_language())
+        if ctx is not None:
+            ctx.chounaikai_catalog = (getattr(ctx, "ui_language", None), translations)
+        return translations
+
+    def _translations_for(self, language: Language) -> support.NullTranslations:
         if language.catalog is None:
-            return support.NullTranslations()
+            return _NULL_TRANSLATIONS
         directory = catalog_directory(current_app)
         key = (directory, language.catalog)
         translations = _catalogs.get(key)

@@ -109,7 +109,9 @@ def _read_versions_first() -> None:
         if not isinstance(circular_id, int):
             return
         probe = pageversions.Probe(scopes, receipt=(circular_id, user_id))
-    g.setdefault(_PENDING, _Pending(probe, probe.read(), utcnow() + timedelta(seconds=seconds)))
+    seen = probe.read()
+    pageversions.saw_global(seen[0])
+    g.setdefault(_PENDING, _Pending(probe, seen, utcnow() + timedelta(seconds=seconds)))
 
 
 def _offer_answer(response: Any) -> Any:

@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool
 
 from .extensions import db
+from .models import utcnow
 
 GLOBAL_SCOPE = "*"
 
@@ -207,3 +212,56 @@ def _marker(paramstyle: str) -> str:
 
 
 _PROBE_SQL: dict[tuple[str, int, bool], str] = {}
+
+
+_GLOBAL_SEEN = "_page_version_global"
+
+
+def saw_global(version: Any) -> None:
+    """The probe of a member page read the global version first: this request's view."""
+    if has_request_context():
+        g.setdefault(_GLOBAL_SEEN, version)
+
+
+def global_version() -> Any:
+    """The global version as this request first saw it (read now if it has not)."""
+    if has_request_context() and _GLOBAL_SEEN in g:
+        return g.get(_GLOBAL_SEEN)
+    version = Probe((GLOBAL_SCOPE,)).read()[0]
+    saw_global(version)
+    return version
+
+
+T = TypeVar("T")
+
+
+class GlobalMemo(Generic[T]):
+    """Values derived from rows only unannounced writes change (alerts, circulars, blocks…),
+    kept per process while the global version is the one they were computed under.
+
+    Read the version first, compute second: a value is then at least as new as the
+    version it is kept under, never older.  ``compute`` also says until when its
+    value holds by itself (an alert's expiry), or None.
+    """
+
+    def __init__(self, max_entries: int = 1024):
+        self._entries: dict[Hashable, tuple[Any, datetime | None, T]] = {}
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], tuple[T, datetime | None]]
+            ) -> tuple[T, datetime | None]:
+        version = global_version()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == version and (entry[1] is None
+                                                          or utcnow() < entry[1]):
+            return entry[2], entry[1]
+        value, until = compute()
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[key] = (version, until, value)
+        return value, until
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -28,9 +28,13 @@ def membership_of(user: User | None, association_id: int) -> Membership | None:
     )
 
 
+def role_at_least(held: MemberRole, role: MemberRole) -> bool:
+    return _ROLE_RANK[held] >= _ROLE_RANK[role]
+
+
 def has_role(membership: Membership | None, role: MemberRole) -> bool:
     """True when the membership's role is ``role`` or higher."""
-    return membership is not None and _ROLE_RANK[membership.role] >= _ROLE_RANK[role]
+    return membership is not None and role_at_least(membership.role, role)
 
 
 def can_lead(user: User, association_id: int) -> bool:

@@ -15,15 +15,15 @@ from flask_login import current_user, login_required
 
 from .. import memberpages
 from ..associations.services import get_association
-from ..database import writes_on_get
+from ..database import reads_first, start_writing, writes_on_get
 from ..errors import ValidationFailed
 from ..forms import flag, local_datetime, text
 from ..i18n import current_language
 from ..models import MAX_ID, MemberRole
 from ..permissions import require_member, require_role
-from ..safety.queries import current_round
 from . import attachments as files
 from . import receipts, services, translations
+from .reader import circular_page, inbox_page, own_read_at, row_html
 
 bp = Blueprint("circulars", __name__)
 
@@ -46,34 +46,37 @@ def _uploads() -> list[services.Upload]:
 @login_required
 @memberpages.replayable()
 def inbox(association_id: int):
-    items = services.inbox(user=current_user, association_id=association_id)
+    page = inbox_page(user=current_user, association_id=association_id,
+                      language=current_language().code)
     # A scheduled circular appears in the list by itself at its time.
-    memberpages.valid_until(services.next_publication(association_id))
-    language = current_language().code
-    titles = translations.translated_titles({item.circular.id for item in items}, language)
-    return render_template("circulars/inbox.html", association=get_association(association_id),
-                           items=items, unread=services.unread_count(items), titles=titles,
-                           title_language=language,
-                           safety_round=current_round(association_id))
+    memberpages.valid_until(page.next_publication)
+    return render_template("circulars/inbox.html", page=page, row_html=row_html)
 
 
 @bp.get("/circulars/<int:circular_id>")
 @login_required
 @memberpages.replayable(receipt_of="circular_id")
 def show(circular_id: int):
-    circular = services.visible_circular(user=current_user, circular_id=circular_id)
-    return render_template("circulars/show.html", circular=circular,
-                           shown=translations.shown_text(circular, current_language().code),
-                           receipt=services.receipt_for(user=current_user, circular_id=circular_id))
+    page = circular_page(user=current_user, circular_id=circular_id,
+                         language=current_language().code)
+    return render_template("circulars/show.html", page=page)
 
 
 @bp.post("/circulars/<int:circular_id>/read")
+@reads_first
 @login_required
 def mark_read(circular_id: int):
-    """Called by the page's script on open (a POST, never a GET side effect)."""
-    receipt = services.mark_read(user=current_user, circular_id=circular_id)
+    """Called by the page's script on open (a POST, never a GET side effect).
+
+    A repeat (a retry, a second tab) is answered from a plain read, without SQLite's
+    write lock; only a first read writes.
+    """
+    read_at = own_read_at(user=current_user, circular_id=circular_id)
+    if read_at is None:
+        start_writing()
+        read_at = services.mark_read(user=current_user, circular_id=circular_id).read_at
     if request.accept_mimetypes.best == "application/json":
-        return {"read_at": receipt.read_at.isoformat()}
+        return {"read_at": read_at.isoformat()}
     return redirect(url_for("circulars.show", circular_id=circular_id))
 
 

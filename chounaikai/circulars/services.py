@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import notify
@@ -187,31 +188,31 @@ class InboxItem:
     acknowledged_at: datetime | None
 
 
+INBOX_LIMIT = 200  # newest circulars a member's list shows
+
+
+def reaches_block(block_id: Any) -> ColumnElement[bool]:
+    """SQL: the circular goes to everyone, or to the block ``block_id`` (a value or SQL)."""
+    return or_(Circular.audience_all,
+               exists().where(circular_blocks.c.circular_id == Circular.id,
+                              circular_blocks.c.block_id == block_id))
+
+
 def inbox(*, user: User, association_id: int) -> list[InboxItem]:
-    """Published circulars for the member, newest first, with their own receipt times."""
+    """Published circulars for the member, newest first, with their own receipt times
+    (whole circulars, for the API; the web page reads :mod:`.inbox`)."""
     membership = require_member(user, association_id)
     # The member's block in SQL, so listing does not lazy-load the household row.
     member_block = (select(Household.block_id)
                     .where(Household.id == membership.household_id).scalar_subquery())
-    in_audience = or_(
-        Circular.audience_all,
-        exists().where(circular_blocks.c.circular_id == Circular.id,
-                       circular_blocks.c.block_id == member_block),
-    )
     rows = db.session.execute(
         select(Circular, Receipt.read_at, Receipt.acknowledged_at)
         .outerjoin(Receipt, (Receipt.circular_id == Circular.id) & (Receipt.user_id == user.id))
         .where(Circular.association_id == association_id, Circular.publish_at <= utcnow(),
-               in_audience)
+               reaches_block(member_block))
         .order_by(Circular.publish_at.desc(), Circular.id.desc())
-        .limit(200))
+        .limit(INBOX_LIMIT))
     return [InboxItem(circular, read_at, ack_at) for circular, read_at, ack_at in rows]
-
-
-def next_publication(association_id: int) -> datetime | None:
-    """When the association's next scheduled circular is published (None: none waits)."""
-    return db.session.scalar(select(func.min(Circular.publish_at)).where(
-        Circular.association_id == association_id, Circular.publish_at > utcnow()))
 
 
 def unread_count(items: list[InboxItem]) -> int:

@@ -41,10 +41,17 @@ def _translation(circular: Circular, language: str) -> CircularTranslation | Non
 def shown_text(circular: Circular, language: str) -> ShownText:
     """The circular in ``language`` if translated, else the original (flagged as such)."""
     translation = _translation(circular, language) if language != DEFAULT_LOCALE else None
+    return choose_text(circular.title, circular.body_html, language,
+                       None if translation is None else (translation.title,
+                                                         translation.body_html))
+
+
+def choose_text(title: str, body_html: str, language: str,
+                translation: tuple[str, str] | None) -> ShownText:
+    """The translation (title, body) into ``language`` if there is one, else the original."""
     if translation is not None:
-        return ShownText(translation.title, translation.body_html, language, False)
-    return ShownText(circular.title, circular.body_html, DEFAULT_LOCALE,
-                     language != DEFAULT_LOCALE)
+        return ShownText(translation[0], translation[1], language, False)
+    return ShownText(title, body_html, DEFAULT_LOCALE, language != DEFAULT_LOCALE)
 
 
 def translated_titles(circular_ids: set[int], language: str) -> dict[int, str]:

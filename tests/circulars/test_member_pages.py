@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from chounaikai import memberpages
 from chounaikai.associations import services as associations
+from chounaikai.circulars import reader
 from chounaikai.circulars import services as circulars
 from chounaikai.extensions import db
 from chounaikai.models import Circular, GlobalRole, MemberRole, User, utcnow
@@ -198,7 +199,7 @@ def test_a_scheduled_circular_appears_at_its_time(app, town, factory, flask_call
     assert "予約した回覧" not in html(resident.get(inbox_url(town)))
     assert flask_calls.calls == calls
     later = utcnow() + timedelta(hours=3)
-    for module in (memberpages, circulars):
+    for module in (memberpages, reader):
         monkeypatch.setattr(module, "utcnow", lambda: later)
     assert "予約した回覧" in html(resident.get(inbox_url(town)))
     assert flask_calls.calls == calls + 1

@@ -8,7 +8,8 @@ announced over Socket.IO only after commit.
 from __future__ import annotations
 
 from .live import announcements as live
-from .models import Circular, Receipt
+from .live.counts import Audience
+from .models import Circular
 from .push.outbox import enqueue_circular
 
 
@@ -18,7 +19,8 @@ def circular_published(circular: Circular) -> None:
     live.circular_published(circular)
 
 
-def receipt_recorded(circular: Circular, receipt: Receipt) -> None:
-    """A member read or acknowledged (or a leader recorded a paper household): live
-    counters for the leaders' status pages and the member's own unread count."""
-    live.receipt_recorded(circular, receipt)
+def receipt_recorded(audience: Audience, *, user_id: int | None, acknowledged: bool) -> None:
+    """A member (``user_id``) read or acknowledged a circular, or a leader recorded a paper
+    household's receipt (no user): live counters for the leaders' status pages and the
+    member's own unread count."""
+    live.receipt_recorded(audience, user_id=user_id, acknowledged=acknowledged)

@@ -15,12 +15,13 @@ from typing import Any
 
 from flask import current_app, request
 from markupsafe import Markup
-from sqlalchemy import Row, Select, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, or_, select
 
 from ..errors import NotFound
 from ..extensions import db
 from ..formatting import wants_furigana
 from ..i18n import DEFAULT_LOCALE, current_language
+from ..live.counts import Audience
 from ..models import (
     Association,
     Attachment,
@@ -32,11 +33,19 @@ from ..models import (
     Receipt,
     SafetyRound,
     User,
+    circular_blocks,
     utcnow,
 )
 from ..permissions import role_at_least
-from .services import INBOX_LIMIT, reaches_block
-from .translations import ShownText, choose_text
+
+INBOX_LIMIT = 200  # newest circulars a member's list shows
+
+
+def reaches_block(block_id: Any) -> ColumnElement[bool]:
+    """SQL: the circular goes to everyone, or to the block ``block_id`` (a value or SQL)."""
+    return or_(Circular.audience_all,
+               exists().where(circular_blocks.c.circular_id == Circular.id,
+                              circular_blocks.c.block_id == block_id))
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,25 @@ def inbox_page(*, user: User, association_id: int, language: str) -> InboxPage:
 
 
 @dataclass(frozen=True)
+class ShownText:
+    """What a reader sees of a circular: its title and body in one language."""
+
+    title: str
+    body_html: str
+    language: str  # interface-language code of this text ("ja" for the original)
+    untranslated: bool  # the reader wanted another language and none exists
+
+
+def choose_text(title: str, body_html: str, language: str,
+                translation: tuple[str, str] | None) -> ShownText:
+    """The translation (title, body) into ``language`` if there is one, else the original
+    (flagged as untranslated for a reader of another language)."""
+    if translation is not None:
+        return ShownText(translation[0], translation[1], language, False)
+    return ShownText(title, body_html, DEFAULT_LOCALE, language != DEFAULT_LOCALE)
+
+
+@dataclass(frozen=True)
 class AttachmentLine:
     id: int
     original_name: str
@@ -157,6 +185,11 @@ _PAGE = _readable_select(
     Circular.id, Circular.association_id, Circular.title, Circular.body_html,
     Circular.deadline_at, Circular.corrected_at, Circular.ack_required,
     exists().where(Attachment.circular_id == Circular.id).label("attached"))
+_TARGET = _readable_select(Circular.association_id, Circular.audience_all,
+                           Membership.household_id)
+_AUDIENCE_BLOCKS = (select(circular_blocks.c.block_id)
+                    .where(circular_blocks.c.circular_id == bindparam("circular_id"))
+                    .order_by(circular_blocks.c.block_id))
 _TRANSLATION = (select(CircularTranslation.title, CircularTranslation.body_html)
                 .where(CircularTranslation.circular_id == bindparam("circular_id"),
                        CircularTranslation.language == bindparam("language")))
@@ -179,6 +212,25 @@ def _readable(statement: Select[Any], user: User, circular_id: int) -> Row[Any]:
 def own_read_at(*, user: User, circular_id: int) -> datetime | None:
     """When ``user`` read a circular they may read (None: not yet); else NotFound."""
     return _readable(_RECEIPT, user, circular_id).read_at
+
+
+@dataclass(frozen=True)
+class ReceiptTarget:
+    audience: Audience
+    household_id: int
+    read_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+def own_receipt_target(*, user: User, circular_id: int) -> ReceiptTarget:
+    """What writing ``user``'s receipt of a circular they may read needs; else NotFound."""
+    row = _readable(_TARGET, user, circular_id)
+    blocks = None
+    if not row.audience_all:
+        blocks = tuple(db.session.connection().execute(
+            _AUDIENCE_BLOCKS, {"circular_id": circular_id}).scalars())
+    return ReceiptTarget(Audience(circular_id, row.association_id, blocks), row.household_id,
+                         row.read_at, row.acknowledged_at)
 
 
 def circular_page(*, user: User, circular_id: int, language: str) -> CircularPage:

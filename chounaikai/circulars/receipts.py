@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit, notify, pageversions
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
+from ..live.counts import Audience
 from ..models import Block, Circular, Household, MemberRole, Membership, Receipt, User, utcnow
 from ..permissions import can_see_block, membership_of, require_role
 
@@ -60,6 +61,17 @@ def upsert_receipt(*, circular_id: int, user_id: int | None, household_id: int,
     return receipt
 
 
+def insert_first_read(*, circular_id: int, user_id: int, household_id: int) -> datetime | None:
+    """Write a member's first read of a circular: its time, or None when a receipt was
+    there already (a concurrent request of theirs won; the constraint keeps one row)."""
+    pageversions.announce_user(user_id)  # their inbox and this page change, nobody else's
+    stmt = (_insert()(Receipt).values(circular_id=circular_id, user_id=user_id,
+                                      household_id=household_id, read_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["circular_id", "user_id"])
+            .returning(Receipt.read_at))
+    return db.session.connection().execute(stmt).scalar_one_or_none()
+
+
 def record_paper_receipt(*, actor: User, circular_id: int, household_id: int,
                          acknowledge: bool) -> Receipt:
     """A leader records that a household without a smartphone read the paper copy."""
@@ -77,7 +89,8 @@ def record_paper_receipt(*, actor: User, circular_id: int, household_id: int,
                  detail={"circular_id": circular.id})
     receipt = upsert_receipt(circular_id=circular.id, user_id=None, household_id=household.id,
                              acknowledge=acknowledge, proxy_by_id=actor.id)
-    notify.receipt_recorded(circular, receipt)
+    notify.receipt_recorded(Audience.of(circular), user_id=None,
+                            acknowledged=receipt.acknowledged_at is not None)
     return receipt
 
 

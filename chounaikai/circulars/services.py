@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import notify
 from ..database import after_rollback
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
+from ..live.counts import Audience
 from ..models import (
     Attachment,
     Block,
@@ -23,12 +23,12 @@ from ..models import (
     Membership,
     Receipt,
     User,
-    circular_blocks,
     utcnow,
 )
 from ..permissions import circular_reaches, has_role, require_member, require_role
 from . import attachments as files
-from .receipts import upsert_receipt
+from .reader import INBOX_LIMIT, own_receipt_target, reaches_block
+from .receipts import insert_first_read, upsert_receipt
 from .rendering import render_markdown
 
 MAX_TITLE = 200
@@ -188,16 +188,6 @@ class InboxItem:
     acknowledged_at: datetime | None
 
 
-INBOX_LIMIT = 200  # newest circulars a member's list shows
-
-
-def reaches_block(block_id: Any) -> ColumnElement[bool]:
-    """SQL: the circular goes to everyone, or to the block ``block_id`` (a value or SQL)."""
-    return or_(Circular.audience_all,
-               exists().where(circular_blocks.c.circular_id == Circular.id,
-                              circular_blocks.c.block_id == block_id))
-
-
 def inbox(*, user: User, association_id: int) -> list[InboxItem]:
     """Published circulars for the member, newest first, with their own receipt times
     (whole circulars, for the API; the web page reads :mod:`.inbox`)."""
@@ -224,18 +214,35 @@ def receipt_for(*, user: User, circular_id: int) -> Receipt | None:
         Receipt.circular_id == circular_id, Receipt.user_id == user.id))
 
 
-def mark_read(*, user: User, circular_id: int) -> Receipt:
-    """Record that ``user`` opened the circular.  Safe to repeat: one row per member."""
-    circular, membership = _visible(user, circular_id)
-    existing = receipt_for(user=user, circular_id=circular.id)
-    if existing is not None:
-        # Already read: the upsert would change nothing, so there is nothing to announce
-        # (and no association-wide recount or event rows under the write lock).
-        return existing
-    receipt = upsert_receipt(circular_id=circular.id, user_id=user.id,
-                             household_id=membership.household_id, acknowledge=False)
-    notify.receipt_recorded(circular, receipt)
-    return receipt
+@dataclass(frozen=True)
+class OwnReceipt:
+    """A member's receipt of one circular, as :func:`mark_read` leaves it."""
+
+    circular_id: int
+    user_id: int
+    household_id: int
+    read_at: datetime
+    acknowledged_at: datetime | None
+
+
+def mark_read(*, user: User, circular_id: int) -> OwnReceipt:
+    """Record that ``user`` opened the circular.  Safe to repeat: one row per member.
+
+    The first read of a circular is written and announced; a repeat (a retry, another
+    tab, a request that lost the race) writes and announces nothing.
+    """
+    target = own_receipt_target(user=user, circular_id=circular_id)
+    read_at, acknowledged_at = target.read_at, target.acknowledged_at
+    if read_at is None:
+        read_at = insert_first_read(circular_id=circular_id, user_id=user.id,
+                                    household_id=target.household_id)
+        if read_at is None:  # their other request was first, since we looked
+            target = own_receipt_target(user=user, circular_id=circular_id)
+            read_at, acknowledged_at = target.read_at, target.acknowledged_at
+        else:
+            notify.receipt_recorded(target.audience, user_id=user.id, acknowledged=False)
+    assert read_at is not None
+    return OwnReceipt(circular_id, user.id, target.household_id, read_at, acknowledged_at)
 
 
 def acknowledge(*, user: User, circular_id: int) -> Receipt:
@@ -243,7 +250,7 @@ def acknowledge(*, user: User, circular_id: int) -> Receipt:
     circular, membership = _visible(user, circular_id)
     receipt = upsert_receipt(circular_id=circular.id, user_id=user.id,
                              household_id=membership.household_id, acknowledge=True)
-    notify.receipt_recorded(circular, receipt)
+    notify.receipt_recorded(Audience.of(circular), user_id=user.id, acknowledged=True)
     return receipt
 
 

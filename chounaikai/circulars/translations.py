@@ -8,10 +8,6 @@ missed something).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import select
-
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE, LANGUAGES
@@ -24,45 +20,8 @@ from .services import text_errors
 TRANSLATABLE = tuple(code for code in LANGUAGES if code != DEFAULT_LOCALE)
 
 
-@dataclass(frozen=True)
-class ShownText:
-    """What a reader sees of a circular: its title and body in one language."""
-
-    title: str
-    body_html: str
-    language: str  # interface-language code of this text ("ja" for the original)
-    untranslated: bool  # the reader wanted another language and none exists
-
-
 def _translation(circular: Circular, language: str) -> CircularTranslation | None:
     return next((t for t in circular.translations if t.language == language), None)
-
-
-def shown_text(circular: Circular, language: str) -> ShownText:
-    """The circular in ``language`` if translated, else the original (flagged as such)."""
-    translation = _translation(circular, language) if language != DEFAULT_LOCALE else None
-    return choose_text(circular.title, circular.body_html, language,
-                       None if translation is None else (translation.title,
-                                                         translation.body_html))
-
-
-def choose_text(title: str, body_html: str, language: str,
-                translation: tuple[str, str] | None) -> ShownText:
-    """The translation (title, body) into ``language`` if there is one, else the original."""
-    if translation is not None:
-        return ShownText(translation[0], translation[1], language, False)
-    return ShownText(title, body_html, DEFAULT_LOCALE, language != DEFAULT_LOCALE)
-
-
-def translated_titles(circular_ids: set[int], language: str) -> dict[int, str]:
-    """circular id → its title in ``language``, for those translated (lists, push)."""
-    if not circular_ids or language == DEFAULT_LOCALE:
-        return {}
-    rows = db.session.execute(
-        select(CircularTranslation.circular_id, CircularTranslation.title)
-        .where(CircularTranslation.circular_id.in_(circular_ids),
-               CircularTranslation.language == language))
-    return {row.circular_id: row.title for row in rows}
 
 
 def _leader_circular(actor: User, circular_id: int) -> Circular:

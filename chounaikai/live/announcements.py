@@ -10,7 +10,7 @@ Called from :mod:`chounaikai.notify` inside the change's transaction.  Rooms:
 
 from __future__ import annotations
 
-from ..models import Alert, Circular, Receipt, utcnow
+from ..models import Alert, Circular, utcnow
 from . import counts
 from .rooms import ALERTS_ROOM, leaders_room, user_room
 from .service import Event, lock_rooms, record
@@ -39,20 +39,21 @@ def circular_published(circular: Circular) -> None:
         "own": uid == circular.author_id}) for uid in user_ids])
 
 
-def receipt_recorded(circular: Circular, receipt: Receipt) -> None:
-    """A member (or a leader for a paper household) read or acknowledged ``circular``."""
-    rooms = [leaders_room(circular.association_id)]
-    if receipt.user_id is not None:
-        rooms.append(user_room(receipt.user_id))
+def receipt_recorded(audience: counts.Audience, *, user_id: int | None,
+                     acknowledged: bool) -> None:
+    """A member (or a leader for a paper household, ``user_id`` None) read or acknowledged
+    the circular of ``audience``."""
+    association_id = audience.association_id
+    rooms = [leaders_room(association_id)]
+    if user_id is not None:
+        rooms.append(user_room(user_id))
     lock_rooms(rooms)
-    events = [Event(leaders_room(circular.association_id), "receipts",
-                    counts.receipt_counts(circular))]
-    if receipt.user_id is not None:
-        unread = counts.unread_counts(circular.association_id, [receipt.user_id])
-        events.append(Event(user_room(receipt.user_id), "receipt", {
-            "association_id": circular.association_id, "circular_id": circular.id,
-            "acknowledged": receipt.acknowledged_at is not None,
-            "unread": unread[receipt.user_id]}))
+    events = [Event(leaders_room(association_id), "receipts", counts.receipt_counts(audience))]
+    if user_id is not None:
+        unread = counts.unread_counts(association_id, [user_id])
+        events.append(Event(user_room(user_id), "receipt", {
+            "association_id": association_id, "circular_id": audience.circular_id,
+            "acknowledged": acknowledged, "unread": unread[user_id]}))
     record(events)
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 
 from ..extensions import db
 from ..models import Circular, Household, Membership, Receipt, circular_blocks, utcnow
@@ -41,45 +42,85 @@ def unread_counts(association_id: int, user_ids: Iterable[int]) -> dict[int, int
     """``{user_id: unread circulars}`` of the association, as the inbox counts them."""
     ids = sorted(set(user_ids))
     result = dict.fromkeys(ids, 0)
-    now = utcnow()
-    in_audience = or_(
-        Circular.audience_all,
-        exists().where(circular_blocks.c.circular_id == Circular.id,
-                       circular_blocks.c.block_id == Household.block_id))
-    unread = ~exists().where(Receipt.circular_id == Circular.id,
-                             Receipt.user_id == Membership.user_id)
+    connection = db.session.connection()
+    params = {"association_id": association_id, "now": utcnow()}
     for chunk in _chunks(ids):
-        rows = db.session.execute(
-            select(Membership.user_id, func.count(Circular.id))
-            .join(Household, Household.id == Membership.household_id)
-            .join(Circular, Circular.association_id == Membership.association_id)
-            .where(Membership.association_id == association_id,
-                   Membership.user_id.in_(chunk), Circular.publish_at <= now,
-                   in_audience, unread)
-            .group_by(Membership.user_id)).all()
-        result.update(rows)
+        result.update(connection.execute(_UNREAD, {**params, "users": chunk}).all())
     return result
 
 
-def receipt_counts(circular: Circular) -> dict[str, Any]:
+# Built once: a first read runs it under the write lock.
+_UNREAD = (
+    select(Membership.user_id, func.count(Circular.id))
+    .join(Household, Household.id == Membership.household_id)
+    .join(Circular, Circular.association_id == Membership.association_id)
+    .where(Membership.association_id == bindparam("association_id"),
+           Membership.user_id.in_(bindparam("users", expanding=True)),
+           Circular.publish_at <= bindparam("now"),
+           or_(Circular.audience_all,
+               exists().where(circular_blocks.c.circular_id == Circular.id,
+                              circular_blocks.c.block_id == Household.block_id)),
+           ~exists().where(Receipt.circular_id == Circular.id,
+                           Receipt.user_id == Membership.user_id))
+    .group_by(Membership.user_id))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a circular goes to: its association, and its blocks (None: everyone)."""
+
+    circular_id: int
+    association_id: int
+    block_ids: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, circular: Circular) -> Audience:
+        return cls(circular.id, circular.association_id,
+                   None if circular.audience_all else tuple(b.id for b in circular.blocks))
+
+
+_HOUSEHOLDS = select(Household.id, Household.block_id).where(
+    Household.association_id == bindparam("association_id"))
+_BLOCK_HOUSEHOLDS = _HOUSEHOLDS.where(Household.block_id.in_(bindparam("blocks", expanding=True)))
+
+
+def _audience_rows(audience: Audience) -> tuple[Any, Any, Any]:
+    """(households, their members, the circular's receipts) as plain rows: one statement
+    each, built once (this runs under the write lock on every first read)."""
+    whole = audience.block_ids is None
+    params = {"association_id": audience.association_id, "circular_id": audience.circular_id,
+              "blocks": list(audience.block_ids or ())}
+    connection = db.session.connection()
+    return (connection.execute(_HOUSEHOLDS if whole else _BLOCK_HOUSEHOLDS, params).all(),
+            connection.execute(_MEMBERS[whole], params).all(),
+            connection.execute(_RECEIPTS[whole], params).all())
+
+
+def _members(households: Any) -> Any:
+    return select(Membership.user_id, Membership.household_id).where(
+        Membership.household_id.in_(households.with_only_columns(Household.id).scalar_subquery()))
+
+
+def _receipts(households: Any) -> Any:
+    return select(Receipt.user_id, Receipt.household_id, Receipt.acknowledged_at).where(
+        Receipt.circular_id == bindparam("circular_id"),
+        Receipt.household_id.in_(households.with_only_columns(Household.id).scalar_subquery()))
+
+
+# Keyed by "the whole association?": the two household selections above.
+_MEMBERS = {True: _members(_HOUSEHOLDS), False: _members(_BLOCK_HOUSEHOLDS)}
+_RECEIPTS = {True: _receipts(_HOUSEHOLDS), False: _receipts(_BLOCK_HOUSEHOLDS)}
+
+
+def receipt_counts(audience: Audience) -> dict[str, Any]:
     """Totals and per-block counters of the circular's read status.
 
     ``{"circular_id", "households", "households_read", "households_acknowledged",
     "members", "members_read", "blocks": [{"block_id", ...the same five...}]}``.
     Block leaders get the same event as leaders; their page shows their block's line.
     """
-    households_q = select(Household.id, Household.block_id).where(
-        Household.association_id == circular.association_id)
-    if not circular.audience_all:
-        households_q = households_q.where(
-            Household.block_id.in_([b.id for b in circular.blocks]))
-    block_of: dict[int, int | None] = dict(db.session.execute(households_q).all())
-    audience = households_q.with_only_columns(Household.id).scalar_subquery()
-    members = db.session.execute(select(Membership.user_id, Membership.household_id).where(
-        Membership.household_id.in_(audience))).all()
-    receipts = db.session.execute(
-        select(Receipt.user_id, Receipt.household_id, Receipt.acknowledged_at).where(
-            Receipt.circular_id == circular.id, Receipt.household_id.in_(audience)))
+    household_rows, members, receipts = _audience_rows(audience)
+    block_of: dict[int, int | None] = dict(household_rows)
     by_user: dict[int, bool] = {}  # user id -> acknowledged
     paper: dict[int, bool] = {}  # household id -> acknowledged
     for user_id, household_id, acknowledged_at in receipts:
@@ -106,5 +147,5 @@ def receipt_counts(circular: Circular) -> dict[str, Any]:
 
     totals = {name: sum(b[name] for b in blocks.values()) for name in COUNTERS}
     ordered = sorted(blocks.items(), key=lambda item: (item[0] is None, item[0] or 0))
-    return {"circular_id": circular.id, **totals,
+    return {"circular_id": audience.circular_id, **totals,
             "blocks": [{"block_id": block_id, **counters} for block_id, counters in ordered]}

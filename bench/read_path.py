@@ -405,9 +405,18 @@ async def bare_loop(resident: Resident, phase: Phase, window: tuple[float, float
         await _think(rng, think_s)
 
 
+_READ_URL = re.compile(r'data-read-url="([^"]*)"')
+
+
 async def read_loop(resident: Resident, phase: Phase, window: tuple[float, float],
                     rng: random.Random, think_s: float, association_id: int,
-                    post_read: bool = True) -> None:
+                    post: str = "page") -> None:
+    """One resident: list → open a circular from it → mark it read.
+
+    ``post`` "page" sends the read POST when the page asks for it, as its script does
+    (``data-read-url`` is set only while the circular is unread); "always" sends it on
+    every open, as if every open were retried; "never" leaves it out.
+    """
     while time.perf_counter() < window[1]:
         inbox = await _timed(resident.http, phase, "list  GET /a/<aid>/circulars", window,
                              "GET", f"/a/{association_id}/circulars")
@@ -421,7 +430,8 @@ async def read_loop(resident: Resident, phase: Phase, window: tuple[float, float
                             "GET", f"/circulars/{cid}")
         if page is None:
             continue
-        if post_read:
+        read_url = _READ_URL.search(page)
+        if post == "always" or (post == "page" and read_url and read_url.group(1)):
             token = _META.search(page).group(1)
             await _timed(resident.http, phase, "read  POST /circulars/<cid>/read", window,
                          "POST", f"/circulars/{cid}/read",
@@ -491,7 +501,7 @@ async def drive(args, server: Server, seeded: Seeded, database_url: str
 
         def read(resident, phase, window, rng):
             return read_loop(resident, phase, window, rng, think_s, seeded.association_id,
-                             post_read=not args.no_post)
+                             post=args.post)
 
         plan = [("bare", bare), ("read path", read)]
         if args.order == "read-first":
@@ -549,7 +559,9 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
     print(f"  clients   : {args.clients} closed-loop ({think}), 1 keep-alive connection each;"
           f" warm-up {args.warmup:g}s then {args.duration:g}s measured per phase;"
           f" order: {' then '.join(p.name for p in phases)}")
-    steps = "list → open (--no-post diagnostic)" if args.no_post else "list → open → mark read"
+    steps = {"page": "list → open → mark read when the page asks (as its script does)",
+             "always": "list → open → mark read on every open (repeats included)",
+             "never": "list → open (--post never: a diagnostic)"}[args.post]
     print(f"  read path : {steps}, every HTTP request counted")
     print(f"  logins    : {args.clients} residents through POST /login in {login_seconds:.1f}s")
     print()
@@ -622,8 +634,10 @@ def main() -> int:
                         help="before each phase wait up to this long for other load to stop")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="mean think time between read-path iterations (0: none)")
-    parser.add_argument("--no-post", action="store_true",
-                        help="diagnostic: leave out the POST (list → open only)")
+    parser.add_argument("--post", choices=("page", "always", "never"), default="page",
+                        help="when to send the read POST: when the page asks for it (its "
+                             "script does so only for an unread circular), on every open "
+                             "(sessions 1-3 measured this), or never (a diagnostic)")
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--order", choices=("bare-first", "read-first"), default="bare-first")

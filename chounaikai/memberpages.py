@@ -22,7 +22,8 @@ every write, every other page, every API call — goes through Flask as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from .extensions import db
 from .models import utcnow
 
 _PENDING = "_member_page"
+_RECORDER = "_member_page_moments"
 
 
 def replayable(*, receipt_of: str | None = None) -> Callable[[Callable[..., Any]], Any]:
@@ -76,9 +78,34 @@ class Fresh:
 
 def valid_until(moment: datetime | None) -> None:
     """The page being rendered changes by itself at ``moment`` (None: it does not)."""
+    if moment is None:
+        return
     pending: _Pending | None = g.get(_PENDING)
-    if pending is not None and moment is not None and moment < pending.until:
+    if pending is not None and moment < pending.until:
         pending.until = moment
+    recorder: Until | None = g.get(_RECORDER)
+    if recorder is not None and (recorder.until is None or moment < recorder.until):
+        recorder.until = moment
+
+
+@dataclass
+class Until:
+    """The earliest moment reported through :func:`valid_until` while recording."""
+
+    until: datetime | None = None
+
+
+@contextmanager
+def recording(recorder: Until) -> Iterator[Until]:
+    """Also note the moments reported meanwhile in ``recorder`` (a part of a page kept
+    apart from it, like :mod:`chounaikai.sharedpages`, must know them)."""
+    previous = g.get(_RECORDER)
+    g.setdefault(_RECORDER, None)
+    setattr(g, _RECORDER, recorder)
+    try:
+        yield recorder
+    finally:
+        setattr(g, _RECORDER, previous)
 
 
 def _session_user_id() -> int | None:

@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import memberpages
+from .. import memberpages, sharedpages
 from ..associations.services import get_association
 from ..database import reads_first, start_writing, writes_on_get
 from ..errors import ValidationFailed
@@ -59,7 +59,11 @@ def inbox(association_id: int):
 def show(circular_id: int):
     page = circular_page(user=current_user, circular_id=circular_id,
                          language=current_language().code)
-    return render_template("circulars/show.html", page=page)
+    # Everyone who has not read it yet sees the same page (but for their session's
+    # tokens): rendered once per language, not once per member.
+    return sharedpages.render("circulars/show.html",
+                              (page.id, page.read_at is None, page.acknowledged_at),
+                              page=page)
 
 
 @bp.post("/circulars/<int:circular_id>/read")

@@ -8,6 +8,7 @@ services and forms) and, once, behind its back with plain SQL.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -252,3 +253,56 @@ def test_the_probe_is_the_first_thing_a_kept_page_reads(app, town, factory):
             assert reads[0].startswith("SELECT (SELECT version FROM page_versions"), reads[:2]
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_circulars_page_is_rendered_once_for_everyone_who_has_not_read_it(
+        app, town, factory, flask_calls):
+    """…yet each member's copy carries their own session's CSRF token and live room."""
+    from flask import template_rendered
+
+    circular = factory.circular(town["association"], title="みんなが開く回覧")
+    readers = [town["in_one"], town["in_two"], factory.member(town["association"])]
+    clients = [client_for(app, member.user) for member in readers]
+    rendered: list[str] = []
+
+    def count(_app, template, **_extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(count, app)
+    try:
+        pages = [html(c.get(f"/circulars/{circular.id}")) for c in clients]
+    finally:
+        template_rendered.disconnect(count, app)
+    assert rendered.count("circulars/show.html") == 1
+    tokens = [re.search(r'<meta name="csrf-token" content="([^"]+)"', p).group(1) for p in pages]
+    for member, page in zip(readers, pages, strict=True):
+        assert f"user:{member.user.id}" in page
+        assert "chounaikai-session-token-" not in page
+        assert "chounaikai-live-rooms-" not in page
+    # Each token works for its own session only (Flask-WTF ties it to the session).
+    assert fetch_post_with(clients[1], f"/circulars/{circular.id}/read",
+                           tokens[0]).status_code == 400
+    assert fetch_post_with(clients[1], f"/circulars/{circular.id}/read",
+                           tokens[1]).status_code == 200
+    # The one who has read it now has a page of their own; the others still share one.
+    assert 'data-read-url=""' in html(clients[1].get(f"/circulars/{circular.id}"))
+    assert 'data-read-url="/circulars/' in html(clients[2].get(f"/circulars/{circular.id}"))
+
+
+def test_a_shared_circular_page_follows_language_alerts_and_flashes(
+        app, town, factory, flask_calls):
+    circular = factory.circular(town["association"])
+    factory.translation(circular, "en", "Fire drill", "Sunday at nine.")
+    resident = client_for(app, town["in_one"].user)
+    english = client_for(app, factory.member(town["association"],
+                                             user=factory.user(locale="en")).user)
+    assert "防災訓練のお知らせ" in html(resident.get(f"/circulars/{circular.id}"))
+    assert "Fire drill" in html(english.get(f"/circulars/{circular.id}"))
+    issue(app, factory.user(role=GlobalRole.STAFF).id)
+    assert 'class="alert-band' in html(resident.get(f"/circulars/{circular.id}"))
+    form_post(resident, f"/circulars/{circular.id}/ack")  # leaves a flash message
+    assert "確認を記録しました" in html(resident.get(f"/circulars/{circular.id}"))
+
+
+def fetch_post_with(client, url: str, token: str):
+    return client.post(url, headers={"X-CSRFToken": token, "Accept": "application/json"})

@@ -1,0 +1,87 @@
+"""Pages that are the same for many members but for their session's own tokens.
+
+When a circular goes out, its whole audience opens it within minutes: hundreds of
+members, each asking for a page that differs from the others' only in the
+session's CSRF token and the live-update position in it.  :func:`render` renders
+such a page once per everything it shows (the key its caller gives, the reader's
+language, furigana choice, text size, role in the city, and the global page
+version that every content change moves) with placeholders where those two
+per-session values go, and fills them in per request.
+
+The caller still reads and authorizes per request; only the HTML is shared.  A
+request with flash messages to show is rendered as usual (they are its own).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, g, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from jinja2.utils import htmlsafe_json_dumps
+
+from . import memberpages, pageversions
+from .formatting import wants_furigana
+from .i18n import current_language
+from .models import utcnow
+
+# Random per process, of characters no escaping changes, so they cannot come from content.
+_TOKEN_HOLE = f"chounaikai-session-token-{secrets.token_hex(8)}"
+_ROOMS_HOLE = f"chounaikai-live-rooms-{secrets.token_hex(8)}"
+MAX_ENTRIES = 2048  # pages × languages × variants; cleared when full (costs renders only)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    html: str
+    version: Any  # the global page version it was rendered under
+    until: datetime | None  # a moment it changes by itself (an alert expires)
+
+
+_pages: dict[Hashable, _Shared] = {}
+_lock = threading.Lock()
+
+
+def render(template: str, key: Hashable, **context: Any) -> str:
+    """``render_template(template, **context)``, shared by every request whose ``key`` and
+    reader (language, furigana, text size, staff or not) are the same."""
+    if session.get("_flashes") or request.query_string or not g.get("live_rooms"):
+        return render_template(template, **context)
+    full_key = (template, key, request.script_root, request.path, current_language().code,
+                wants_furigana(),
+                bool(current_user.large_text), current_user.is_staff)
+    version = pageversions.global_version()
+    shared = _pages.get(full_key)
+    if shared is None or shared.version != version or (
+            shared.until is not None and utcnow() >= shared.until):
+        shared = _render_with_holes(template, version, context)
+        with _lock:
+            if len(_pages) >= MAX_ENTRIES:
+                _pages.clear()
+            _pages[full_key] = shared
+    # The copy kept for this member must not outlive what the shared page depends on.
+    memberpages.valid_until(shared.until)
+    rooms = g.get("live_rooms")
+    return (shared.html.replace(_TOKEN_HOLE, generate_csrf())
+            .replace(_ROOMS_JSON, htmlsafe_json_dumps(rooms, dumps=current_app.json.dumps)))
+
+
+def _render_with_holes(template: str, version: Any, context: dict[str, Any]) -> _Shared:
+    recorder = memberpages.Until()
+    with memberpages.recording(recorder):
+        html = render_template(template, **context, csrf_token=lambda: _TOKEN_HOLE,
+                               live_rooms={_ROOMS_HOLE: 0})
+    return _Shared(html, version, recorder.until)
+
+
+_ROOMS_JSON = str(htmlsafe_json_dumps({_ROOMS_HOLE: 0}))
+
+
+def clear() -> None:
+    _pages.clear()

@@ -112,6 +112,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "CAP_SENDER": _env("CAP_SENDER", "bousai@city.machida.example.jp"),
         # Seconds each process reuses a rendered /portal page (per language).
         "PORTAL_CACHE_SECONDS": float(_env("PORTAL_CACHE_SECONDS", "5") or 5),
+        # Leaders' live receipt counters are recounted once per this many seconds per
+        # circular, however many reads came in (chounaikai/live/counters.py); 0: per read.
+        "LIVE_COUNTS_SECONDS": float(_env("LIVE_COUNTS_SECONDS", "1") or 0),
         # Seconds a member's inbox or circular page may be replayed while nothing on it
         # changed (chounaikai/memberpages.py); 0 renders every request.
         "MEMBER_PAGE_CACHE_SECONDS": float(_env("MEMBER_PAGE_CACHE_SECONDS", "120") or 0),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_socketio import SocketIO
 
-from . import service
+from . import counters, service
 
 ASYNC_MODE = "threading"
 PING_INTERVAL = 25
@@ -44,4 +44,14 @@ def init_app(app: Flask) -> SocketIO:
     socketio.init_app(app, **options)
     routes.init_app(app)
     cli.init_app(app)
+
+    started = False
+
+    @app.before_request
+    def _start_counter_thread() -> None:
+        nonlocal started  # in the serving process, on its first request (after any fork)
+        if not started:
+            started = True
+            counters.start_thread(app)
+
     return socketio

@@ -11,8 +11,8 @@ Called from :mod:`chounaikai.notify` inside the change's transaction.  Rooms:
 from __future__ import annotations
 
 from ..models import Alert, Circular, utcnow
-from . import counts
-from .rooms import ALERTS_ROOM, leaders_room, user_room
+from . import counters, counts
+from .rooms import ALERTS_ROOM, user_room
 from .service import Event, lock_rooms, record
 
 TITLE_LIMIT = 200
@@ -43,18 +43,15 @@ def receipt_recorded(audience: counts.Audience, *, user_id: int | None,
                      acknowledged: bool) -> None:
     """A member (or a leader for a paper household, ``user_id`` None) read or acknowledged
     the circular of ``audience``."""
-    association_id = audience.association_id
-    rooms = [leaders_room(association_id)]
+    # The leaders' counters: now, or (LIVE_COUNTS_SECONDS) once per tick for all reads.
+    counters.receipts_changed(audience)
     if user_id is not None:
-        rooms.append(user_room(user_id))
-    lock_rooms(rooms)
-    events = [Event(leaders_room(association_id), "receipts", counts.receipt_counts(audience))]
-    if user_id is not None:
-        unread = counts.unread_counts(association_id, [user_id])
-        events.append(Event(user_room(user_id), "receipt", {
-            "association_id": association_id, "circular_id": audience.circular_id,
-            "acknowledged": acknowledged, "unread": unread[user_id]}))
-    record(events)
+        room = user_room(user_id)
+        lock_rooms([room])
+        unread = counts.unread_counts(audience.association_id, [user_id])
+        record([Event(room, "receipt", {
+            "association_id": audience.association_id, "circular_id": audience.circular_id,
+            "acknowledged": acknowledged, "unread": unread[user_id]})])
 
 
 

@@ -7,6 +7,7 @@ from .circular import Attachment, Circular, CircularTranslation, Receipt, circul
 from .page_version import PageVersion
 from .push import (
     DeliveryStatus,
+    LiveCountsDue,
     LiveEvent,
     Notification,
     Priority,
@@ -43,6 +44,7 @@ __all__ = [
     "GlobalRole",
     "Household",
     "Invite",
+    "LiveCountsDue",
     "LiveEvent",
     "MAX_ID",
     "MemberRole",

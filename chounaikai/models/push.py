@@ -142,3 +142,18 @@ class LiveEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LiveCountsDue(db.Model):
+    """A circular whose receipt counters changed since they were last announced.
+
+    Written in the receipt's own transaction (an outbox: durable, announced after
+    commit); :mod:`chounaikai.live.counters` recounts each due circular once,
+    however many receipts arrived meanwhile.
+    """
+
+    __tablename__ = "live_counts_due"
+
+    circular_id: Mapped[int] = mapped_column(
+        ForeignKey("circulars.id", ondelete="CASCADE"), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

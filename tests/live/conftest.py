@@ -35,6 +35,13 @@ class Town:
         return f"leaders:{self.association.id}"
 
 
+@pytest.fixture(autouse=True)
+def _counted_per_read(app: Flask, monkeypatch) -> None:
+    """These tests follow each receipt's own event: the leaders' counters are recounted
+    in the receipt's transaction (tests/live/test_counters.py covers the per-tick mode)."""
+    monkeypatch.setitem(app.config, "LIVE_COUNTS_SECONDS", 0)
+
+
 @pytest.fixture
 def town(factory: Factory) -> Town:
     association = factory.association(name="原町田一丁目町内会", blocks=("1班", "2班"))

@@ -1,0 +1,117 @@
+"""The leaders' receipt counters, announced once per circular per tick, not once per read.
+
+Recounting a circular's read status reads its whole audience, and on PostgreSQL it
+runs under the leaders' room lock, so an association's readers queue behind each
+other; on SQLite it runs under the single write lock.  When a circular goes out,
+hundreds of first reads come in within minutes: recounting for each is work that
+grows with the square of the audience.
+
+So with ``LIVE_COUNTS_SECONDS`` above zero a receipt only marks its circular due (a
+``live_counts_due`` row in the receipt's own transaction: durable, like the push
+outbox), and each serving process's counter thread announces the due circulars
+every that many seconds: one recount, one event, however many reads arrived.  The
+counts then include every receipt committed before the recount, so events still
+carry absolute numbers in ``seq`` order.  A reader's own unread count is still
+announced at once (:mod:`.announcements`).  Zero keeps the recount in the receipt's
+transaction (the tests' default; see :func:`announce_due` for theirs).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, current_app
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import Circular, LiveCountsDue, utcnow
+from . import counts
+from .rooms import leaders_room
+from .service import Event, lock_rooms, record
+
+log = logging.getLogger(__name__)
+
+_THREAD_KEY = "chounaikai.live_counters"
+BATCH = 100  # circulars per transaction
+
+
+def deferred() -> bool:
+    return float(current_app.config.get("LIVE_COUNTS_SECONDS") or 0) > 0
+
+
+def receipts_changed(audience: counts.Audience) -> None:
+    """In a receipt's transaction: announce the circular's counters now, or mark them due."""
+    if not deferred():
+        announce(audience)
+        return
+    stmt = (_insert()(LiveCountsDue).values(circular_id=audience.circular_id, since=utcnow())
+            .on_conflict_do_nothing(index_elements=["circular_id"]))
+    db.session.connection().execute(stmt)
+
+
+def announce(audience: counts.Audience) -> None:
+    """Record the circular's counters for its leaders' room (in the caller's transaction)."""
+    room = leaders_room(audience.association_id)
+    lock_rooms([room])  # before counting: the counts then include every earlier commit
+    record([Event(room, "receipts", counts.receipt_counts(audience))])
+
+
+def announce_due(limit: int = BATCH) -> int:
+    """Announce up to ``limit`` due circulars in the current transaction (the caller
+    commits); returns how many.  Two processes never take the same row: PostgreSQL
+    skips rows another one has locked, SQLite has one writer."""
+    due = select(LiveCountsDue.circular_id).order_by(LiveCountsDue.since).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if not ids:
+        return 0
+    db.session.execute(delete(LiveCountsDue).where(LiveCountsDue.circular_id.in_(ids)))
+    for circular in db.session.scalars(select(Circular).where(Circular.id.in_(ids))):
+        announce(counts.Audience.of(circular))
+    return len(ids)
+
+
+class CounterThread(threading.Thread):
+    """Announces the due counters of all processes every ``LIVE_COUNTS_SECONDS``."""
+
+    def __init__(self, app: Flask):
+        super().__init__(name="chounaikai-live-counters", daemon=True)
+        self.app = app
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        interval = float(self.app.config["LIVE_COUNTS_SECONDS"])
+        while not self.stopping.wait(interval):
+            with self.app.app_context():
+                try:
+                    while announce_due() == BATCH:
+                        db.session.commit()
+                    db.session.commit()
+                except Exception:  # the database may be restarting: keep the thread alive
+                    db.session.rollback()
+                    log.exception("live: announcing receipt counters failed")
+                finally:
+                    db.session.remove()
+
+
+def start_thread(app: Flask) -> CounterThread | None:
+    """Start this process's counter thread once (not under TESTING: tests call
+    :func:`announce_due` themselves, so nothing runs behind their back)."""
+    if app.testing or float(app.config.get("LIVE_COUNTS_SECONDS") or 0) <= 0:
+        return None
+    state = app.extensions.setdefault(_THREAD_KEY, {"lock": threading.Lock(), "thread": None})
+    with state["lock"]:
+        thread = state["thread"]
+        if thread is None or not thread.is_alive():
+            thread = state["thread"] = CounterThread(app)
+            thread.start()
+    return thread
+
+
+def _insert():
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)

@@ -1,0 +1,65 @@
+"""The leaders' counters counted once per tick, not per read (chounaikai/live/counters.py)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from chounaikai.extensions import db
+from chounaikai.live import counters
+from chounaikai.models import LiveCountsDue, LiveEvent
+from tests.helpers import fetch_post
+from tests.support import client_for, count
+
+
+@pytest.fixture(autouse=True)
+def _per_tick(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LIVE_COUNTS_SECONDS", 1.0)
+
+
+def _leader_events(app, town) -> list[dict]:
+    with app.app_context():
+        return [e.payload for e in db.session.scalars(
+            select(LiveEvent).where(LiveEvent.room == town.leaders_room)
+            .order_by(LiveEvent.seq))]
+
+
+def _announce(app) -> int:
+    with app.test_request_context("/"):
+        announced = counters.announce_due()
+        db.session.commit()
+    return announced
+
+
+def test_many_reads_are_counted_once_each_tick(app, town, factory):
+    readers = [town.resident, town.neighbor, town.block_leader]
+    for member in readers:
+        response = fetch_post(client_for(app, member.user), f"/circulars/{town.circular.id}/read")
+        assert response.status_code == 200
+    # Each reader got their own unread count at once; the leaders nothing yet.
+    assert _leader_events(app, town) == []
+    assert count(app, LiveEvent, LiveEvent.room.like("user:%")) == 3
+    assert count(app, LiveCountsDue) == 1
+
+    assert _announce(app) == 1
+    [event] = _leader_events(app, town)
+    assert (event["circular_id"], event["members_read"], event["households_read"]) == (
+        town.circular.id, 3, 3)
+    assert count(app, LiveCountsDue) == 0
+    assert _announce(app) == 0  # nothing due: nothing announced again
+    assert len(_leader_events(app, town)) == 1
+
+
+def test_a_rolled_back_read_leaves_nothing_due(app, town):
+    from chounaikai.circulars import services
+    from chounaikai.models import User
+
+    with app.test_request_context("/", method="POST"):
+        services.mark_read(user=db.session.get(User, town.resident.user.id),
+                           circular_id=town.circular.id)
+        db.session.rollback()
+    assert count(app, LiveCountsDue) == 0
+
+
+def test_the_counter_thread_is_not_started_under_testing(app):
+    assert counters.start_thread(app) is None

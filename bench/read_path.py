@@ -13,9 +13,11 @@ app) and chounaikai, with the same workers and threads.  In one run this script
 4. runs N closed-loop clients (no think time) against ``GET /bare/`` for the
    warm-up + duration, then against the read path for warm-up + duration;
    one read-path iteration is GET /a/<aid>/circulars → GET /circulars/<cid> →
-   POST /circulars/<cid>/read (fetch-style: X-CSRFToken header, Accept JSON);
+   POST /circulars/<cid>/read (fetch-style: X-CSRFToken header, Accept JSON) when the
+   page asks for it, as its script does (``--post always``: on every open);
 5. prints requests/s, p50 and p99 per phase (every HTTP request counts), their
-   ratio, and CPU used by the server and by this load generator.
+   ratio, the first reads written inside the window, and CPU used by the server
+   and by this load generator.
 
 The load generator (this process, asyncio + aiohttp) runs on the same 2 cores as
 the server, so both figures are lower than the server alone could do; the CPU
@@ -622,8 +624,9 @@ def main() -> int:
         "CHOUNAIKAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         help="server database beside which a fresh one is created (with --database postgresql)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="gthread threads per worker (2 measured best on 2 cores, see README)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="gthread threads per worker (1 measured best on 2 cores since "
+                             "pages are replayed, see README)")
     parser.add_argument("--http-slots", type=int, default=0, metavar="N",
                         help="experiment: at most N requests run at once per worker "
                              "(bench_wsgi.ExecutionSlots), whatever --threads is")

@@ -33,7 +33,10 @@ from .service import Event, lock_rooms, record
 log = logging.getLogger(__name__)
 
 _THREAD_KEY = "chounaikai.live_counters"
-BATCH = 100  # circulars per transaction
+# Circulars per transaction: one, so that on SQLite the write lock is held for one
+# recount at a time and readers' first reads slip in between.
+BATCH = 1
+MAX_PER_TICK = 500
 
 
 def deferred() -> bool:
@@ -86,9 +89,11 @@ class CounterThread(threading.Thread):
         while not self.stopping.wait(interval):
             with self.app.app_context():
                 try:
-                    while announce_due() == BATCH:
+                    for _ in range(MAX_PER_TICK):
+                        announced = announce_due()
                         db.session.commit()
-                    db.session.commit()
+                        if announced < BATCH:
+                            break
                 except Exception:  # the database may be restarting: keep the thread alive
                     db.session.rollback()
                     log.exception("live: announcing receipt counters failed")

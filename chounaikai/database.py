@@ -101,6 +101,14 @@ def start_writing() -> None:
     g.setdefault(_WRITING_KEY, True)
 
 
+def insert_for(dialect_name: str | None = None) -> Callable[..., Any]:
+    """The INSERT construct with ``ON CONFLICT`` of a database (default: the session's)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = dialect_name or db.session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` after the current transaction commits; drop it on rollback."""
     db.session.info.setdefault(_CALLBACKS_KEY, []).append(callback)

@@ -100,7 +100,6 @@ def recording(recorder: Until) -> Iterator[Until]:
     """Also note the moments reported meanwhile in ``recorder`` (a part of a page kept
     apart from it, like :mod:`chounaikai.sharedpages`, must know them)."""
     previous = g.get(_RECORDER)
-    g.setdefault(_RECORDER, None)
     setattr(g, _RECORDER, recorder)
     try:
         yield recorder
@@ -154,9 +153,4 @@ def init_app(app: Flask) -> None:
     # the database too.
     app.before_request_funcs.setdefault(None, []).insert(0, _read_versions_first)
     app.after_request(_offer_answer)
-
-
-def replayable_endpoints(app: Flask) -> set[str]:
-    return {name for name, view in app.view_functions.items()
-            if getattr(view, "member_replayable", False)}
 

@@ -262,6 +262,3 @@ class GlobalMemo(Generic[T]):
                 self._entries.clear()
             self._entries[key] = (version, until, value)
         return value, until
-
-    def clear(self) -> None:
-        self._entries.clear()

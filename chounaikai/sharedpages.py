@@ -15,9 +15,7 @@ request with flash messages to show is rendered as usual (they are its own).
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Hashable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,23 +27,12 @@ from jinja2.utils import htmlsafe_json_dumps
 from . import memberpages, pageversions
 from .formatting import wants_furigana
 from .i18n import current_language
-from .models import utcnow
 
 # Random per process, of characters no escaping changes, so they cannot come from content.
 _TOKEN_HOLE = f"chounaikai-session-token-{secrets.token_hex(8)}"
 _ROOMS_HOLE = f"chounaikai-live-rooms-{secrets.token_hex(8)}"
-MAX_ENTRIES = 2048  # pages × languages × variants; cleared when full (costs renders only)
-
-
-@dataclass(frozen=True)
-class _Shared:
-    html: str
-    version: Any  # the global page version it was rendered under
-    until: datetime | None  # a moment it changes by itself (an alert expires)
-
-
-_pages: dict[Hashable, _Shared] = {}
-_lock = threading.Lock()
+# Pages × languages × reader variants, kept while the global page version is unchanged.
+_pages: pageversions.GlobalMemo[str] = pageversions.GlobalMemo(max_entries=2048)
 
 
 def render(template: str, key: Hashable, **context: Any) -> str:
@@ -54,34 +41,21 @@ def render(template: str, key: Hashable, **context: Any) -> str:
     if session.get("_flashes") or request.query_string or not g.get("live_rooms"):
         return render_template(template, **context)
     full_key = (template, key, request.script_root, request.path, current_language().code,
-                wants_furigana(),
-                bool(current_user.large_text), current_user.is_staff)
-    version = pageversions.global_version()
-    shared = _pages.get(full_key)
-    if shared is None or shared.version != version or (
-            shared.until is not None and utcnow() >= shared.until):
-        shared = _render_with_holes(template, version, context)
-        with _lock:
-            if len(_pages) >= MAX_ENTRIES:
-                _pages.clear()
-            _pages[full_key] = shared
+                wants_furigana(), bool(current_user.large_text), current_user.is_staff)
+    html, until = _pages.get(full_key, lambda: _render_with_holes(template, context))
     # The copy kept for this member must not outlive what the shared page depends on.
-    memberpages.valid_until(shared.until)
+    memberpages.valid_until(until)
     rooms = g.get("live_rooms")
-    return (shared.html.replace(_TOKEN_HOLE, generate_csrf())
+    return (html.replace(_TOKEN_HOLE, generate_csrf())
             .replace(_ROOMS_JSON, htmlsafe_json_dumps(rooms, dumps=current_app.json.dumps)))
 
 
-def _render_with_holes(template: str, version: Any, context: dict[str, Any]) -> _Shared:
+def _render_with_holes(template: str, context: dict[str, Any]) -> tuple[str, datetime | None]:
     recorder = memberpages.Until()
     with memberpages.recording(recorder):
         html = render_template(template, **context, csrf_token=lambda: _TOKEN_HOLE,
                                live_rooms={_ROOMS_HOLE: 0})
-    return _Shared(html, version, recorder.until)
+    return html, recorder.until
 
 
 _ROOMS_JSON = str(htmlsafe_json_dumps({_ROOMS_HOLE: 0}))
-
-
-def clear() -> None:
-    _pages.clear()

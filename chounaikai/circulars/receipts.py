@@ -7,21 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from .. import audit, notify, pageversions
+from ..database import insert_for
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..live.counts import Audience
 from ..models import Block, Circular, Household, MemberRole, Membership, Receipt, User, utcnow
 from ..permissions import can_see_block, membership_of, require_role
-
-
-def _insert():
-    """The INSERT construct with ON CONFLICT support for the session's database."""
-    dialect = db.session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def upsert_receipt(*, circular_id: int, user_id: int | None, household_id: int,
@@ -33,7 +27,7 @@ def upsert_receipt(*, circular_id: int, user_id: int | None, household_id: int,
     read and acknowledgement times win.
     """
     now = utcnow()
-    stmt = _insert()(Receipt).values(
+    stmt = insert_for()(Receipt).values(
         circular_id=circular_id, user_id=user_id, household_id=household_id, read_at=now,
         acknowledged_at=now if acknowledge else None, proxy_by_id=proxy_by_id)
     if user_id is None:
@@ -65,7 +59,7 @@ def insert_first_read(*, circular_id: int, user_id: int, household_id: int) -> d
     """Write a member's first read of a circular: its time, or None when a receipt was
     there already (a concurrent request of theirs won; the constraint keeps one row)."""
     pageversions.announce_user(user_id)  # their inbox and this page change, nobody else's
-    stmt = (_insert()(Receipt).values(circular_id=circular_id, user_id=user_id,
+    stmt = (insert_for()(Receipt).values(circular_id=circular_id, user_id=user_id,
                                       household_id=household_id, read_at=utcnow())
             .on_conflict_do_nothing(index_elements=["circular_id", "user_id"])
             .returning(Receipt.read_at))

@@ -190,7 +190,7 @@ class InboxItem:
 
 def inbox(*, user: User, association_id: int) -> list[InboxItem]:
     """Published circulars for the member, newest first, with their own receipt times
-    (whole circulars, for the API; the web page reads :mod:`.inbox`)."""
+    (whole circulars, for the API; the web page reads :mod:`.reader`)."""
     membership = require_member(user, association_id)
     # The member's block in SQL, so listing does not lazy-load the household row.
     member_block = (select(Household.block_id)

@@ -13,7 +13,7 @@ every that many seconds: one recount, one event, however many reads arrived.  Th
 counts then include every receipt committed before the recount, so events still
 carry absolute numbers in ``seq`` order.  A reader's own unread count is still
 announced at once (:mod:`.announcements`).  Zero keeps the recount in the receipt's
-transaction (the tests' default; see :func:`announce_due` for theirs).
+transaction.  Under TESTING no thread runs: tests call :func:`announce_due`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import threading
 from flask import Flask, current_app
 from sqlalchemy import delete, select
 
+from ..database import insert_for
 from ..extensions import db
 from ..models import Circular, LiveCountsDue, utcnow
 from . import counts
@@ -39,16 +40,16 @@ BATCH = 1
 MAX_PER_TICK = 500
 
 
-def deferred() -> bool:
-    return float(current_app.config.get("LIVE_COUNTS_SECONDS") or 0) > 0
+def _seconds(app: Flask) -> float:
+    return float(app.config.get("LIVE_COUNTS_SECONDS") or 0)
 
 
 def receipts_changed(audience: counts.Audience) -> None:
     """In a receipt's transaction: announce the circular's counters now, or mark them due."""
-    if not deferred():
+    if _seconds(current_app) <= 0:
         announce(audience)
         return
-    stmt = (_insert()(LiveCountsDue).values(circular_id=audience.circular_id, since=utcnow())
+    stmt = (insert_for()(LiveCountsDue).values(circular_id=audience.circular_id, since=utcnow())
             .on_conflict_do_nothing(index_elements=["circular_id"]))
     db.session.connection().execute(stmt)
 
@@ -85,7 +86,7 @@ class CounterThread(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        interval = float(self.app.config["LIVE_COUNTS_SECONDS"])
+        interval = _seconds(self.app)
         while not self.stopping.wait(interval):
             with self.app.app_context():
                 try:
@@ -104,7 +105,7 @@ class CounterThread(threading.Thread):
 def start_thread(app: Flask) -> CounterThread | None:
     """Start this process's counter thread once (not under TESTING: tests call
     :func:`announce_due` themselves, so nothing runs behind their back)."""
-    if app.testing or float(app.config.get("LIVE_COUNTS_SECONDS") or 0) <= 0:
+    if app.testing or _seconds(app) <= 0:
         return None
     state = app.extensions.setdefault(_THREAD_KEY, {"lock": threading.Lock(), "thread": None})
     with state["lock"]:
@@ -113,10 +114,3 @@ def start_thread(app: Flask) -> CounterThread | None:
             thread = state["thread"] = CounterThread(app)
             thread.start()
     return thread
-
-
-def _insert():
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)

@@ -15,9 +15,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
+from ..database import insert_for
 from ..models import DeliveryStatus, Priority, PushDelivery, PushOriginPause, PushSubscription, User
 from .responses import Outcome, backoff, jitter
 
@@ -94,8 +94,7 @@ def _requeue(conn: Connection, rows: list[tuple[Job, datetime, int | None, bool]
 
 
 def _pause(conn: Connection, origin: str, until: datetime) -> None:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(PushOriginPause).values(origin=origin, paused_until=until)
+    stmt = insert_for(conn.dialect.name)(PushOriginPause).values(origin=origin, paused_until=until)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["origin"], set_={"paused_until": stmt.excluded.paused_until},
         where=PushOriginPause.paused_until < stmt.excluded.paused_until))

@@ -28,11 +28,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, false, func, literal, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql import Select
 
 from ..config import TIMEZONE
+from ..database import insert_for
 from ..extensions import db
 from ..models import (
     Circular,
@@ -59,10 +59,6 @@ class FanoutResult:
     notifications: int = 0  # fanned out completely in this call
     deliveries: int = 0  # deliveries of the notifications fanned out
     waiting: int = 0  # circulars whose publish time has not come
-
-
-def _insert(dialect: str):
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def tokyo_minute(now: datetime) -> int:
@@ -240,7 +236,7 @@ def _fan_out(conn: Connection, notification_id: int, now: datetime,
             literal(note.id), _S.id, _S.user_id, literal(note.priority, _D.c.priority.type),
             literal(DeliveryStatus.PENDING, _D.c.status.type), not_before, literal(0),
             expires_at)  # its WHERE also keeps SQLite's INSERT…SELECT…ON CONFLICT unambiguous
-        stmt = _insert(conn.dialect.name)(_D).from_select(
+        stmt = insert_for(conn.dialect.name)(_D).from_select(
             ["notification_id", "subscription_id", "user_id", "priority", "status",
              "not_before", "attempts", "expires_at"], rows
         ).on_conflict_do_nothing(index_elements=["notification_id", "subscription_id"])

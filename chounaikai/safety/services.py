@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit
+from ..database import insert_for
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -205,16 +205,10 @@ def _validate(data: AnswerInput) -> tuple[SafetyStatus, str | None, int | None]:
     return status, note, shelter_id
 
 
-def _insert():
-    """INSERT with ON CONFLICT for the session's database (as circulars/receipts.py)."""
-    dialect = db.session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def _upsert(round_id: int, household_id: int, values: dict) -> SafetyAnswer:
     """One statement: a retried or concurrent answer meets the unique constraint
     (round, household) and replaces the row instead of failing or adding one."""
-    stmt = _insert()(SafetyAnswer).values(round_id=round_id, household_id=household_id,
+    stmt = insert_for()(SafetyAnswer).values(round_id=round_id, household_id=household_id,
                                           **values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["round_id", "household_id"],

@@ -25,7 +25,9 @@ from chounaikai.push import workers
 from tests.push.conftest import add_devices
 from tests.push.helpers import at_tokyo, deliveries, publish, set_user
 
-SOON = datetime.now(UTC) + timedelta(minutes=1)
+# Tomorrow (Tokyo): every hour of that day is after "now", whatever time the suite runs;
+# at_tokyo(SOON, 12) on today's date would lie in the past after noon in Tokyo.
+SOON = datetime.now(UTC) + timedelta(days=1)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .sqlite_writer import QueuedWriterConnection
+
 DEFAULT_LOCALE = "ja"
 TIMEZONE = "Asia/Tokyo"
 
@@ -44,6 +46,14 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options; SQLite connections queue their writers (sqlite_writer.py)."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        options["connect_args"] = {"factory": QueuedWriterConnection}
+    return options
 
 
 # Push services whose endpoints a browser's PushSubscription may name (see
@@ -83,7 +93,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "ENV_NAME": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
         "UPLOAD_FOLDER": str(instance_path / "uploads"),
         # Whole request bodies beyond this are refused before a view runs.

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from .extensions import db
+from .sqlite_writer import QueuedWriterConnection
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,24 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
     A deferred transaction that reads and then writes cannot upgrade its lock
     once another writer has committed (SQLITE_BUSY_SNAPSHOT, which ignores the
-    busy timeout).  ``BEGIN IMMEDIATE`` makes concurrent writers queue on the
-    busy timeout instead of failing.
+    busy timeout).  ``BEGIN IMMEDIATE`` makes concurrent writers queue instead of
+    failing: in :mod:`.sqlite_writer`'s queue first, on the busy timeout otherwise.
     """
     if conn.dialect.name != "sqlite":
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
+    if not _request_may_write():
+        conn.exec_driver_sql("BEGIN")
+        return
+    writer = conn.connection.dbapi_connection
+    queued = isinstance(writer, QueuedWriterConnection)
+    if queued:
+        writer.queue_for_write()  # our writers take turns (sqlite_writer.py)
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if queued:
+            writer.leave_write_queue()
+        raise
 
 
 def _request_may_write() -> bool:

@@ -19,6 +19,10 @@ thread that already holds the queue for one connection does not queue again for 
 second one (it would wait for itself); that second writer falls back to the busy
 timeout, as every writer did before.  In-memory databases have no file to lock and
 do not queue.
+
+Unlike the busy timeout, the queue has no time limit: a writer waits as long as the
+holder's transaction lasts (a stuck request ends with its worker's timeout, and the
+descriptor, with its lock, goes with the process).
 """
 
 from __future__ import annotations
@@ -86,6 +90,23 @@ class QueuedWriterConnection(sqlite3.Connection):
             super().rollback()
         finally:
             self.leave_write_queue()
+
+    def __del__(self) -> None:
+        # Dropped without close() while queued: closing the descriptor drops its flock,
+        # so the next writer is not kept waiting for a connection that is gone.
+        # SQLite's own lock goes first, then ours.  (getattr: __init__ may have failed.)
+        try:
+            super().close()
+        except Exception:  # noqa: S110 - e.g. another thread's connection: nothing to do
+            pass
+        holder, fd = getattr(self, "_holder", None), getattr(self, "_lock_fd", None)
+        if holder is not None:
+            _holders.discard(holder)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def close(self) -> None:
         try:

@@ -176,3 +176,18 @@ def test_the_app_engine_queues_its_writers_and_releases_on_a_failed_begin(db_pat
     finally:
         outsider.close()
         engine.dispose()
+
+
+def test_a_connection_dropped_while_queued_lets_the_next_writer_in(db_path: Path) -> None:
+    import gc
+
+    first = _connect(db_path)
+    _begin_write(first)
+    done, seen = threading.Event(), []
+    thread = _writer_thread(db_path, done, seen)
+    thread.start()
+    assert not done.wait(0.2)
+    del first
+    gc.collect()
+    assert done.wait(5), "a dropped connection kept the queue"
+    assert seen == [0]

@@ -64,11 +64,14 @@ def announce(audience: counts.Audience) -> None:
     record([Event(room, "receipts", counts.receipt_counts(audience))])
 
 
-def announce_due(limit: int = BATCH) -> int:
+def announce_due(limit: int = BATCH, skip: set[int] | None = None) -> int:
     """Announce up to ``limit`` due circulars in the current transaction (the caller
-    commits); returns how many.  Two processes never take the same row: PostgreSQL
-    skips rows another one has locked, SQLite has one writer."""
+    commits); returns how many.  ``skip``: ids announced this tick already, left for the
+    next one; the ids announced now are added to it.  Two processes never take the same
+    row: PostgreSQL skips rows another one has locked, SQLite has one writer."""
     due = select(LiveCountsDue.circular_id).order_by(LiveCountsDue.since).limit(limit)
+    if skip:
+        due = due.where(LiveCountsDue.circular_id.not_in(list(skip)))
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(due))
@@ -77,6 +80,8 @@ def announce_due(limit: int = BATCH) -> int:
     db.session.execute(delete(LiveCountsDue).where(LiveCountsDue.circular_id.in_(ids)))
     for circular in db.session.scalars(select(Circular).where(Circular.id.in_(ids))):
         announce(counts.Audience.of(circular))
+    if skip is not None:
+        skip.update(ids)
     return len(ids)
 
 
@@ -93,8 +98,11 @@ class CounterThread(threading.Thread):
         while not self.stopping.wait(interval):
             with self.app.app_context():
                 try:
+                    # Once per circular per tick: reads that come in during the pauses
+                    # mark it due again, for the next tick.
+                    done: set[int] = set()
                     for _ in range(MAX_PER_TICK):
-                        announced = announce_due()
+                        announced = announce_due(skip=done)
                         db.session.commit()
                         if announced < BATCH or self.stopping.wait(PAUSE_SECONDS):
                             break

@@ -41,6 +41,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=45)
     parser.add_argument("--queries", action="store_true", help="print the SQL of one iteration")
     parser.add_argument("--no-profile", action="store_true", help="only time (CPU ms/request)")
+    parser.add_argument("--cold", action="store_true",
+                        help="every resident reads every unread circular once (first reads, "
+                             "first renders) instead of one resident repeating")
+    parser.add_argument("--only", choices=("list", "open", "read"),
+                        help="with --cold: profile only this request")
     args = parser.parse_args()
 
     from chounaikai import create_app
@@ -53,14 +58,11 @@ def main() -> None:
             app = create_app({"DATABASE_URL": url, "SECRET_KEY": read_path.SECRET_KEY,
                               "UPLOAD_FOLDER": str(tmp), "LOGIN_RATE_LIMIT": "1000 per minute",
                               "PUSH_WORKER": "off"})
-            client = app.test_client()
-            page = client.get("/login").get_data(as_text=True)
-            token = _META.search(page).group(1)
-            response = client.post("/login", data={"login": seeded.logins[7],
-                                                   "password": read_path.PASSWORD,
-                                                   "csrf_token": token})
-            assert response.status_code == 302, response.status_code
             aid = seeded.association_id
+            if args.cold:
+                profile_cold(app, seeded, args)
+                return
+            client = _logged_in(app, seeded.logins[7])
             statements: list[str] = []
 
             @event.listens_for(Engine, "before_cursor_execute")
@@ -117,6 +119,69 @@ def main() -> None:
                 db.engine.dispose()
         finally:
             drop()
+
+
+def _logged_in(app, login: str):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"login": login, "password": read_path.PASSWORD,
+                                           "csrf_token": _META.search(page).group(1)})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def profile_cold(app, seeded, args) -> None:
+    """Each resident in turn: list → open → read for every circular still unread to them.
+
+    This is the bench's cold start (first reads, re-rendered lists) without the load.
+    """
+    clients = [_logged_in(app, login) for login in seeded.logins]
+    aid = seeded.association_id
+    timings: dict[str, float] = Counter()
+    counts: dict[str, int] = Counter()
+    statements: dict[str, int] = Counter()
+    sql: list[str] = []
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, *rest):
+        sql.append(statement)
+
+    profiler = cProfile.Profile()
+
+    def timed(label: str, client, method: str, url: str, **kwargs):
+        profiling = not args.no_profile and args.only in (None, label)
+        if profiling:
+            profiler.enable()
+        before, start = len(sql), time.thread_time()
+        response = client.open(url, method=method, **kwargs)
+        timings[label] += time.thread_time() - start
+        if profiling:
+            profiler.disable()
+        counts[label] += 1
+        statements[label] += len(sql) - before
+        if args.queries and counts[label] == 2:  # the second: a page shown before, a first read
+            print(f"--- {label}: {len(sql) - before} statements")
+            for statement in sql[before:]:
+                print("   ", " ".join(statement.split())[:160])
+        assert response.status_code == 200, (label, response.status_code)
+        return response.get_data(as_text=True)
+
+    for client in clients:
+        while True:
+            inbox = timed("list", client, "GET", f"/a/{aid}/circulars")
+            unread = re.findall(r'circular-item unread">\s*<a href="/circulars/(\d+)"', inbox)
+            if not unread:
+                break
+            page = timed("open", client, "GET", f"/circulars/{unread[0]}")
+            token = _META.search(page).group(1)
+            timed("read", client, "POST", f"/circulars/{unread[0]}/read", headers={
+                "X-CSRFToken": token, "Accept": "application/json"})
+    for label in ("list", "open", "read"):
+        n = max(counts[label], 1)
+        print(f"{label}: {counts[label]} requests, {timings[label] / n * 1000:.2f} ms/request CPU, "
+              f"{statements[label] / n:.1f} SQL statements/request")
+    if not args.no_profile:
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
 
 
 if __name__ == "__main__":

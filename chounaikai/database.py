@@ -101,16 +101,26 @@ def reads_first(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
-def start_writing() -> None:
+def start_writing(*, keep_loaded: bool = False) -> None:
     """In a :func:`reads_first` view: end the read-only transaction so far; the next
     one takes SQLite's write lock up front (a deferred transaction that read first
-    could not upgrade once another writer had committed)."""
+    could not upgrade once another writer had committed).
+
+    ``keep_loaded=True`` keeps what the check loaded (``current_user`` above all)
+    instead of expiring it and selecting it again: only for a write that reads again,
+    under the write lock, everything it depends on (as mark read does).
+    """
     if not has_request_context() or g.get(_WRITING_KEY):
         return
-    session = db.session
+    session = db.session()  # the request's Session itself, not the scoped proxy
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("start_writing() after changes: they would be committed early")
-    session.commit()  # nothing written: only ends the read snapshot
+    expire = session.expire_on_commit
+    session.expire_on_commit = expire and not keep_loaded
+    try:
+        session.commit()  # nothing written: only ends the read snapshot
+    finally:
+        session.expire_on_commit = expire
     g.setdefault(_WRITING_KEY, True)
 
 

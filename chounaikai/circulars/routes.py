@@ -77,7 +77,7 @@ def mark_read(circular_id: int):
     """
     read_at = own_read_at(user=current_user, circular_id=circular_id)
     if read_at is None:
-        start_writing()
+        start_writing(keep_loaded=True)  # services.mark_read checks again, under the lock
         read_at = services.mark_read(user=current_user, circular_id=circular_id).read_at
     if request.accept_mimetypes.best == "application/json":
         return {"read_at": read_at.isoformat()}

@@ -9,6 +9,7 @@ returns whole circulars and shares the audience rule with them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -253,19 +254,38 @@ def circular_page(*, user: User, circular_id: int, language: str) -> CircularPag
 
 
 ROW_TEMPLATE = "circulars/_inbox_item.html"
+MEMBER_PARTS_TEMPLATE = "circulars/_inbox_member.html"
 _MAX_ROWS_KEPT = 20_000  # about 600 bytes each
 _row_html: dict[tuple[object, ...], Markup] = {}
 
 
-def row_html(row: InboxRow) -> Markup:
-    """One line of the list.  Its HTML is a function of the row, the reader's language and
-    furigana choice alone, so each line is rendered once per process, not per page."""
-    key = (current_language().code, wants_furigana(), request.script_root, row)
-    html = _row_html.get(key)
-    if html is None:
-        macro = current_app.jinja_env.get_template(ROW_TEMPLATE).module.item  # type: ignore[attr-defined]
-        html = Markup(macro(row))  # noqa: S704 - the macro's output, autoescaped
-        if len(_row_html) >= _MAX_ROWS_KEPT:
-            _row_html.clear()  # rare; costs one render per line
-        _row_html[key] = html
-    return html
+def rows_html(rows: list[InboxRow]) -> list[Markup]:
+    """The lines of the list.  A line's HTML is a function of the row, the reader's
+    language and furigana choice alone, so each is rendered once per process, not per
+    page."""
+    reader = (current_language().code, wants_furigana(), request.script_root)
+    lines = []
+    for row in rows:
+        key = (*reader, row)
+        html = _row_html.get(key)
+        if html is None:
+            macro = _module(ROW_TEMPLATE).item
+            html = Markup(macro(row))  # noqa: S704 - the macro's output, autoescaped
+            if len(_row_html) >= _MAX_ROWS_KEPT:
+                _row_html.clear()  # rare; costs one render per line
+            _row_html[key] = html
+        lines.append(html)
+    return lines
+
+
+def member_parts(page: InboxPage) -> dict[str, Callable[[], str]]:
+    """The parts of the list page that are the member's own (unread count, read marks),
+    for :func:`chounaikai.sharedpages.render`; the rest is the same for every member of
+    the association with their role and language."""
+    module = _module(MEMBER_PARTS_TEMPLATE)
+    return {"member_summary": lambda: module.summary(page),
+            "member_list": lambda: module.rows(page, rows_html(page.rows))}
+
+
+def _module(template: str) -> Any:
+    return current_app.jinja_env.get_template(template).module  # type: ignore[attr-defined]

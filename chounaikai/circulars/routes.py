@@ -23,7 +23,7 @@ from ..models import MAX_ID, MemberRole
 from ..permissions import require_member, require_role
 from . import attachments as files
 from . import receipts, services, translations
-from .reader import circular_page, inbox_page, own_read_at, row_html
+from .reader import circular_page, inbox_page, member_parts, own_read_at
 
 bp = Blueprint("circulars", __name__)
 
@@ -50,7 +50,12 @@ def inbox(association_id: int):
                       language=current_language().code)
     # A scheduled circular appears in the list by itself at its time.
     memberpages.valid_until(page.next_publication)
-    return render_template("circulars/inbox.html", page=page, row_html=row_html)
+    # Every member of the association with the same role sees the same page but for
+    # their unread count and read marks: rendered once per language, those per request.
+    return sharedpages.render(
+        "circulars/inbox.html",
+        ("inbox", page.association_name, page.role, page.safety_round_open),
+        personal=member_parts(page), page=page)
 
 
 @bp.get("/circulars/<int:circular_id>")

@@ -304,5 +304,48 @@ def test_a_shared_circular_page_follows_language_alerts_and_flashes(
     assert "確認を記録しました" in html(resident.get(f"/circulars/{circular.id}"))
 
 
+def test_an_inbox_is_rendered_once_for_its_members_but_each_sees_their_own_marks(
+        app, town, factory, flask_calls):
+    """The list page is shared like a circular's page; the unread count and the read
+    marks are each member's own, and so are the session token and live room."""
+    from flask import template_rendered
+
+    first = factory.circular(town["association"], title="ごみ当番のお知らせ")
+    factory.circular(town["association"], title="夏祭りのお知らせ")
+    members = [town["in_one"], factory.member(town["association"], block=town["one"])]
+    clients = [client_for(app, member.user) for member in members]
+    assert fetch_post(clients[0], f"/circulars/{first.id}/read").status_code == 200
+    rendered: list[str] = []
+
+    def count(_app, template, **_extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(count, app)
+    try:
+        pages = [html(c.get(inbox_url(town))) for c in clients]
+    finally:
+        template_rendered.disconnect(count, app)
+    assert rendered.count("circulars/inbox.html") == 1
+    assert 'data-count="1"' in pages[0]
+    assert 'data-count="2"' in pages[1]
+    assert pages[0].count('class="circular-item unread"') == 1
+    assert pages[1].count('class="circular-item unread"') == 2
+    for member, page in zip(members, pages, strict=True):
+        assert f"user:{member.user.id}" in page
+        assert "chounaikai-personal-" not in page
+        assert "chounaikai-session-token-" not in page
+    tokens = {re.search(r'<meta name="csrf-token" content="([^"]+)"', p).group(1) for p in pages}
+    assert len(tokens) == 2
+    # A leader's list (other buttons) is a page of its own; a flash is rendered as usual.
+    leader = client_for(app, town["leader"].user)
+    assert "回覧の管理" in html(leader.get(inbox_url(town)))
+    assert "回覧の管理" not in html(clients[1].get(inbox_url(town)))
+    form_post(clients[1], f"/circulars/{first.id}/ack", follow_redirects=False)
+    page = html(clients[1].get(inbox_url(town)))  # the flash is shown here, not shared
+    assert "確認を記録しました" in page
+    assert 'data-count="1"' in page
+    assert "chounaikai-personal-" not in page
+
+
 def fetch_post_with(client, url: str, token: str):
     return client.post(url, headers={"X-CSRFToken": token, "Accept": "application/json"})

@@ -346,6 +346,8 @@ class Phase:
     machine_cpu: float = 0.0
     irq_cpu: float = 0.0
     receipts_written: int = 0  # first reads (the only writes) inside the measured window
+    # (completion time, latency, label) of every measured request, for --timeline
+    completions: list[tuple[float, float, str]] = field(default_factory=list)
 
     def all_latencies(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
@@ -392,6 +394,7 @@ async def _timed(http: aiohttp.ClientSession, phase: Phase, label: str, window: 
         return None
     if measured:
         phase.latencies[label].append(end - start)
+        phase.completions.append((end - window[0], end - start, label))
     return body
 
 
@@ -531,6 +534,21 @@ def _row(label: str, values: list[float], errors: int, seconds: float) -> str:
             f"{errors:>7}")
 
 
+def print_timeline(phase: Phase, step: float) -> None:
+    """The read path's window in slices of ``step`` seconds: where its tail comes from."""
+    print(f"\n  read path over the window ({step:g} s slices):")
+    print(f"    {'from s':>6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'read POSTs':>10}")
+    slices: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for at, latency, label in phase.completions:
+        slices[int(at // step)].append((latency, label))
+    for index in sorted(slices):
+        latencies = sorted(latency for latency, _label in slices[index])
+        posts = sum(1 for _latency, label in slices[index] if label.startswith("read"))
+        print(f"    {index * step:>6.0f} {len(latencies) / step:>8.0f} "
+              f"{_percentile(latencies, 0.50) * 1000:>7.1f} "
+              f"{_percentile(latencies, 0.99) * 1000:>7.1f} {posts:>10}")
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -592,6 +610,8 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
     print(f"  read-path iterations/s: {iterations / read.seconds:.1f}; first reads (receipts "
           f"written) in the window: {read.receipts_written} of "
           f"{len(read.latencies.get('read  POST /circulars/<cid>/read', []))} read POSTs")
+    if args.timeline:
+        print_timeline(read, args.timeline)
     print()
     print("  CPU during the measured window (100% = all cores busy):")
     for phase in phases:
@@ -644,6 +664,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--order", choices=("bare-first", "read-first"), default="bare-first")
+    parser.add_argument("--timeline", type=float, default=0.0, metavar="SECONDS",
+                        help="also print the read path's req/s, p50, p99 and read POSTs per "
+                             "slice of this many seconds of the window")
     args = parser.parse_args()
     # A SIGTERM (timeout, CI) must still stop the server and drop the database below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

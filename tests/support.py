@@ -76,6 +76,25 @@ def counting_flask(app: Flask, monkeypatch) -> Iterator[CountingApp]:
         pagecache.clear()
 
 
+@contextmanager
+def recorded_sql(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine runs meanwhile, whitespace collapsed."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def same_answer(first, second) -> None:
     """Two answers are the same bytes and headers (each with its own Date)."""
     assert first.status == second.status

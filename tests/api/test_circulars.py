@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from chounaikai.extensions import db
 from chounaikai.models import Attachment, AuditLog, Circular, Receipt, utcnow
+from tests.support import recorded_sql
 
 PDF = b"%PDF-1.4\n%test\n"
 
@@ -247,21 +248,9 @@ def test_paper_receipt(app, client, factory, cast):
 
 def test_listing_runs_the_same_statements_for_3_or_30_circulars(app, client, factory, cast):
     """Blocks and attachments of the summaries are loaded together, not per circular."""
-    from sqlalchemy import event
-
     def statements(path: str, headers) -> int:
-        seen = []
-        with app.app_context():
-            engine = db.engine
-
-        def count(*_args) -> None:
-            seen.append(1)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with recorded_sql(app) as seen:
             assert client.get(path, headers=headers).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         return len(seen)
 
     inbox = f"/api/v1/associations/{cast.association.id}/circulars"

@@ -23,7 +23,7 @@ from chounaikai.models import Circular, GlobalRole, MemberRole, User, utcnow
 from chounaikai.safety import services as safety
 from tests.alerts.helpers import issue
 from tests.helpers import fetch_post, form_post
-from tests.support import client_for, counting_flask, html, same_answer
+from tests.support import client_for, counting_flask, html, recorded_sql, same_answer
 
 
 @pytest.fixture
@@ -233,26 +233,14 @@ def test_pages_are_rendered_every_time_when_the_cache_is_off(app, town, factory,
 
 def test_the_probe_is_the_first_thing_a_kept_page_reads(app, town, factory):
     """Everything the page shows is then at least as new as what it is kept under."""
-    from sqlalchemy import event
-
     circular = factory.circular(town["association"])
     resident = client_for(app, town["in_one"].user)
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_rest):
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_sql(app) as statements:
         for url in (inbox_url(town), f"/circulars/{circular.id}"):
             statements.clear()
             assert resident.get(url).status_code == 200
             reads = [s for s in statements if not s.startswith(("BEGIN", "SELECT 1"))]
             assert reads[0].startswith("SELECT (SELECT version FROM page_versions"), reads[:2]
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_circulars_page_is_rendered_once_for_everyone_who_has_not_read_it(

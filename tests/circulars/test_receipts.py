@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from chounaikai.extensions import db
 from chounaikai.models import AuditLog, MemberRole, Receipt
 from tests.helpers import csrf_token, fetch_post, form_post
+from tests.support import recorded_sql
 
 
 def test_opening_records_read_once_even_when_repeated(app, client, factory, login):
@@ -64,25 +65,13 @@ def test_a_first_read_loads_the_member_once_and_checks_again_under_the_write_loc
         app, client, factory, login):
     """start_writing(keep_loaded=True): the member row read by the check is not selected
     again after the read-only transaction ends; the readability check is repeated."""
-    from sqlalchemy import event
-
     association = factory.association()
     member = factory.member(association)
     circular = factory.circular(association)
     login(member.user)
     headers = {"X-CSRFToken": csrf_token(client), "Accept": "application/json"}
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_rest):
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_sql(app) as statements:
         response = client.post(f"/circulars/{circular.id}/read", headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200
     user_loads = [s for s in statements if s.startswith("SELECT users.")]
     assert len(user_loads) == 1, user_loads

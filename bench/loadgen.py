@@ -108,3 +108,34 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
             self.writer = self.reader = None
+
+
+class CookieClient:
+    """A ``Connection`` with a cookie jar, like one browser tab on one site.
+
+    Keeps each ``Set-Cookie`` name's latest value and sends them all back; a cookie
+    set with ``Max-Age=0`` (how Flask deletes one) is dropped.  Domains, paths and
+    expiry dates are not looked at: every benchmark talks to one origin.
+    """
+
+    def __init__(self, host: str, port: int):
+        self.connection = Connection(host, port)
+        self.cookies: dict[str, str] = {}
+
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> Response:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = await self.connection.request(method, path, headers, body)
+        for cookie in response.set_cookies:
+            name_value, *attributes = cookie.split(";")
+            name, _, value = name_value.strip().partition("=")
+            if any(a.strip().lower() == "max-age=0" for a in attributes):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response
+
+    async def close(self) -> None:
+        await self.connection.close()

@@ -38,6 +38,9 @@ def run_axe(page: Page) -> list[dict[str, Any]]:
     """axe-core's violations on the current page."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # Contrast and sizes depend on the stylesheet: scan the page after its load event,
+    # not a DOM reached by a click whose CSS is still being revalidated.
+    page.wait_for_load_state("load")
     return Axe().run(page).response["violations"]
 
 

@@ -64,6 +64,10 @@ class TapTargets:
                 f"{where}: {item['label']} is {item['width']:.0f}x{item['height']:.0f}px")
 
     def measure(self, page: Page, where: str) -> None:
+        # A page reached by a form's redirect can be in the DOM before its stylesheet has
+        # loaded, and layout then measures unstyled controls (seen once in CI): measure
+        # the page as the resident sees it, after its load event.
+        page.wait_for_load_state("load")
         for item in page.evaluate(MEASURE_JS):
             if not item["visible"]:
                 continue

@@ -115,19 +115,23 @@ class CookieClient:
 
     Keeps each ``Set-Cookie`` name's latest value and sends them all back; a cookie
     set with ``Max-Age=0`` (how Flask deletes one) is dropped.  Domains, paths and
-    expiry dates are not looked at: every benchmark talks to one origin.
+    expiry dates are not looked at: every benchmark talks to one origin.  A request
+    that takes longer than ``timeout`` seconds raises TimeoutError, so a hung server
+    stops the benchmark instead of stalling it.
     """
 
-    def __init__(self, host: str, port: int):
+    def __init__(self, host: str, port: int, timeout: float = 120):
         self.connection = Connection(host, port)
         self.cookies: dict[str, str] = {}
+        self.timeout = timeout
 
     async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                       body: bytes = b"") -> Response:
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = await self.connection.request(method, path, headers, body)
+        async with asyncio.timeout(self.timeout):
+            response = await self.connection.request(method, path, headers, body)
         for cookie in response.set_cookies:
             name_value, *attributes = cookie.split(";")
             name, _, value = name_value.strip().partition("=")

@@ -48,7 +48,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -359,8 +359,9 @@ class Phase:
 class Resident:
     def __init__(self, base_url: str, login_id: str):
         self.login_id = login_id
-        host, _, port = base_url.removeprefix("http://").partition(":")
-        self.http = loadgen.CookieClient(host, int(port))  # one keep-alive connection, like a tab
+        url = urlsplit(base_url)
+        # One keep-alive connection and cookie jar, like a browser tab.
+        self.http = loadgen.CookieClient(url.hostname, url.port)
 
     async def login(self) -> None:
         page = (await self.http.request("GET", "/login")).body.decode()
@@ -378,7 +379,7 @@ class Resident:
 
 # What aiohttp's client sent by default until 7 Dec 2026, so that the server's work per
 # request stayed the same when the load generator changed.
-_BROWSER_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate",
+_AIOHTTP_DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate",
                     "User-Agent": "chounaikai-bench"}
 
 
@@ -387,7 +388,7 @@ async def _timed(http: loadgen.CookieClient, phase: Phase, label: str,
                  headers: dict[str, str] | None = None) -> str | None:
     start = time.perf_counter()
     try:
-        response = await http.request(method, path, {**_BROWSER_HEADERS, **(headers or {})})
+        response = await http.request(method, path, {**_AIOHTTP_DEFAULT_HEADERS, **(headers or {})})
         raw = response.body
         if response.headers.get("content-encoding") == "gzip":
             raw = gzip.decompress(raw)

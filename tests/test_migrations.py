@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import Column, Integer, MetaData, Table, inspect
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
 
 from chounaikai import (
     create_app,
@@ -79,3 +79,29 @@ def test_downgrade_to_base_and_upgrade_again(scratch_app):
         with db.engine.connect() as connection:
             assert _differences(connection, db.metadata) == []
     assert _tables(scratch_app) == APP_TABLES
+
+
+def test_circulars_due_a_recount_stay_due_across_0006(scratch_app):
+    """0006 gives each receipt its own due mark; a circular due before it stays due."""
+    due = "SELECT circular_id FROM live_counts_due ORDER BY circular_id"
+    with scratch_app.app_context():
+        upgrade(revision="0005")
+        # The models' tables, as 0005 left them (0006 changes only live_counts_due).
+        associations, circulars = (db.metadata.tables[n] for n in ("associations", "circulars"))
+        with db.engine.begin() as connection:
+            association_id = connection.execute(associations.insert().values(
+                name="test", district="test")).inserted_primary_key[0]
+            ids = [connection.execute(circulars.insert().values(
+                association_id=association_id, title=title, body_md="", body_html="",
+            )).inserted_primary_key[0] for title in ("a", "b")]
+            connection.execute(text("INSERT INTO live_counts_due (circular_id, since) "
+                                    "VALUES (:c, CURRENT_TIMESTAMP)"), [{"c": c} for c in ids])
+        upgrade(revision="0006")
+        with db.engine.begin() as connection:
+            assert list(connection.scalars(text(due))) == ids
+            # Now one mark per receipt: a second one for the same circular is allowed.
+            connection.execute(text("INSERT INTO live_counts_due (circular_id, since) "
+                                    "VALUES (:c, CURRENT_TIMESTAMP)"), {"c": ids[0]})
+        downgrade(revision="0005")
+        with db.engine.connect() as connection:
+            assert list(connection.scalars(text(due))) == ids

@@ -11,9 +11,12 @@ So with ``LIVE_COUNTS_SECONDS`` above zero a receipt only marks its circular due
 outbox), and each serving process's counter thread announces the due circulars
 every that many seconds: one recount, one event, however many reads arrived.  The
 counts then include every receipt committed before the recount, so events still
-carry absolute numbers in ``seq`` order.  A reader's own unread count is still
-announced at once (:mod:`.announcements`).  Zero keeps the recount in the receipt's
-transaction.  Under TESTING no thread runs: tests call :func:`announce_due`.
+carry absolute numbers in ``seq`` order.  Each receipt writes its own mark and a
+recount takes only the marks it can see, those of committed receipts, so a receipt
+still in flight (PostgreSQL runs them beside a recount) keeps its mark for the next
+tick.  A reader's own unread count is still announced at once (:mod:`.announcements`).
+Zero keeps the recount in the receipt's transaction.  Under TESTING no thread runs:
+tests call :func:`announce_due`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,8 @@ import logging
 import threading
 
 from flask import Flask, current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, insert, select
 
-from ..database import insert_for
 from ..extensions import db
 from ..models import Circular, LiveCountsDue, utcnow
 from . import counts
@@ -52,9 +54,8 @@ def receipts_changed(audience: counts.Audience) -> None:
     if _seconds(current_app) <= 0:
         announce(audience)
         return
-    stmt = (insert_for()(LiveCountsDue).values(circular_id=audience.circular_id, since=utcnow())
-            .on_conflict_do_nothing(index_elements=["circular_id"]))
-    db.session.connection().execute(stmt)
+    db.session.connection().execute(
+        insert(LiveCountsDue).values(circular_id=audience.circular_id, since=utcnow()))
 
 
 def announce(audience: counts.Audience) -> None:
@@ -69,15 +70,24 @@ def announce_due(limit: int = BATCH, skip: set[int] | None = None) -> int:
     commits); returns how many.  ``skip``: ids announced this tick already, left for the
     next one; the ids announced now are added to it.  Two processes never take the same
     row: PostgreSQL skips rows another one has locked, SQLite has one writer."""
-    due = select(LiveCountsDue.circular_id).order_by(LiveCountsDue.since).limit(limit)
+    oldest = (select(LiveCountsDue.circular_id).group_by(LiveCountsDue.circular_id)
+              .order_by(func.min(LiveCountsDue.id)).limit(limit))
     if skip:
-        due = due.where(LiveCountsDue.circular_id.not_in(list(skip)))
-    if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(due))
-    if not ids:
+        oldest = oldest.where(LiveCountsDue.circular_id.not_in(list(skip)))
+    wanted = list(db.session.scalars(oldest))
+    if not wanted:
         return 0
-    db.session.execute(delete(LiveCountsDue).where(LiveCountsDue.circular_id.in_(ids)))
+    marks = select(LiveCountsDue.id, LiveCountsDue.circular_id).where(
+        LiveCountsDue.circular_id.in_(wanted))
+    if db.session.get_bind().dialect.name == "postgresql":
+        marks = marks.with_for_update(skip_locked=True)
+    taken = db.session.execute(marks).all()
+    if not taken:
+        return 0  # another process's tick has them
+    # Only the marks taken here: those written since (or another process's) stay due.
+    db.session.execute(delete(LiveCountsDue).where(
+        LiveCountsDue.id.in_([mark_id for mark_id, _ in taken])))
+    ids = sorted({circular_id for _, circular_id in taken})
     for circular in db.session.scalars(select(Circular).where(Circular.id.in_(ids))):
         announce(counts.Audience.of(circular))
     if skip is not None:

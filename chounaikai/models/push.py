@@ -145,15 +145,18 @@ class LiveEvent(db.Model):
 
 
 class LiveCountsDue(db.Model):
-    """A circular whose receipt counters changed since they were last announced.
+    """A receipt whose circular's counters have not been announced since it was written.
 
     Written in the receipt's own transaction (an outbox: durable, announced after
     commit); :mod:`chounaikai.live.counters` recounts each due circular once,
-    however many receipts arrived meanwhile.
+    however many receipts arrived meanwhile.  One row per receipt, not one per
+    circular: on PostgreSQL a recount can run while a receipt is still uncommitted,
+    and a shared row the recount takes would carry that receipt's mark away with it.
     """
 
     __tablename__ = "live_counts_due"
 
+    id: Mapped[int] = mapped_column(primary_key=True)
     circular_id: Mapped[int] = mapped_column(
-        ForeignKey("circulars.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("circulars.id", ondelete="CASCADE"), index=True)
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,9 @@ Configured by the environment (bench/read_path.py sets it):
 ``BENCH_HTTP_SLOTS=N`` (read_path.py ``--http-slots``) is an experiment, not the app:
 at most N requests per process execute at once, whatever ``--threads`` is (many
 threads are needed for websockets; few running requests are best for CPU-bound ones).
+
+``BENCH_WORKER_TIMES=<file>`` (read_path.py ``--worker-times``) logs each request's
+time inside the worker (bench/worker_times.py), inside any slot wait.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 
+import worker_times
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -62,5 +66,8 @@ class ExecutionSlots:
                     result.close()
 
 
+if os.environ.get(worker_times.ENV):
+    application = worker_times.RequestTimes(application, chounaikai_app,
+                                            os.environ[worker_times.ENV])
 if os.environ.get("BENCH_HTTP_SLOTS"):
     application = ExecutionSlots(application, int(os.environ["BENCH_HTTP_SLOTS"]))

@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402  (bench/, on sys.path as the script's directory)
+import worker_times  # noqa: E402
 
 PASSWORD = "bench-password-1"
 SECRET_KEY = "bench-secret-key-" + uuid.uuid4().hex
@@ -246,6 +247,7 @@ def start_server(args, url: str, tmp: Path, proxy_hops: int = 0) -> Server:
         "CHOUNAIKAI_PUSH_WORKER": "off",
         "CHOUNAIKAI_PROXY_HOPS": str(proxy_hops),  # 1 behind bench/front.py's nginx
         "BENCH_HTTP_SLOTS": str(args.http_slots or ""),
+        worker_times.ENV: str(getattr(args, "worker_times_log", None) or ""),  # portal.py: none
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
     }
     env.pop("REDIS_URL", None)
@@ -349,6 +351,7 @@ class Phase:
     machine_cpu: float = 0.0
     irq_cpu: float = 0.0
     receipts_written: int = 0  # first reads (the only writes) inside the measured window
+    window_epoch: tuple[float, float] = (0.0, 0.0)  # the window in time.time(), for workers' lines
     # (completion time, latency, label) of every measured request, for --timeline
     completions: list[tuple[float, float, str]] = field(default_factory=list)
 
@@ -476,6 +479,8 @@ async def run_phase(name: str, residents: list[Resident], make_loop, args,
         wait_for_quiet_machine(args.wait_idle)
     start = time.perf_counter()
     window = (start + args.warmup, start + args.warmup + args.duration)
+    to_epoch = time.time() - time.perf_counter()
+    phase.window_epoch = (window[0] + to_epoch, window[1] + to_epoch)
 
     async def measure_cpu() -> None:
         await asyncio.sleep(max(0.0, window[0] - time.perf_counter()))
@@ -623,6 +628,8 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
           f"{len(read.latencies.get('read  POST /circulars/<cid>/read', []))} read POSTs")
     if args.timeline:
         print_timeline(read, args.timeline)
+    if args.worker_times_log:
+        worker_times.print_report(args.worker_times_log, read.window_epoch, read.seconds)
     print()
     print("  CPU during the measured window (100% = all cores busy):")
     for phase in phases:
@@ -678,6 +685,9 @@ def main() -> int:
     parser.add_argument("--timeline", type=float, default=0.0, metavar="SECONDS",
                         help="also print the read path's req/s, p50, p99 and read POSTs per "
                              "slice of this many seconds of the window")
+    parser.add_argument("--worker-times", action="store_true",
+                        help="also print the read path's time inside the workers, rendered "
+                             "by Flask vs replayed (bench/worker_times.py; costs a little)")
     args = parser.parse_args()
     # A SIGTERM (timeout, CI) must still stop the server and drop the database below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -685,6 +695,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="chounaikai-bench-") as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "uploads").mkdir()
+        args.worker_times_log = tmp / "worker-times.log" if args.worker_times else None
         url, drop = create_database(args.database, tmp, args.postgres_url)
         try:
             seeded = migrate_and_seed(url, tmp / "uploads")

@@ -351,6 +351,7 @@ class Phase:
     machine_cpu: float = 0.0
     irq_cpu: float = 0.0
     receipts_written: int = 0  # first reads (the only writes) inside the measured window
+    recounts: int = 0  # leaders' counter events (one per recount of a circular) in the window
     window_epoch: tuple[float, float] = (0.0, 0.0)  # the window in time.time(), for workers' lines
     # (completion time, latency, label) of every measured request, for --timeline
     completions: list[tuple[float, float, str]] = field(default_factory=list)
@@ -458,8 +459,8 @@ async def read_loop(resident: Resident, phase: Phase, window: tuple[float, float
         await _think(rng, think_s)
 
 
-def _receipts(database_url: str) -> int:
-    """Receipt rows now (read by this process, not the server)."""
+def _written(database_url: str) -> tuple[int, int]:
+    """(receipt rows, leaders' counter events) now (read by this process, not the server)."""
     from sqlalchemy import create_engine, text
 
     from chounaikai.config import normalize_database_url
@@ -467,7 +468,9 @@ def _receipts(database_url: str) -> int:
     engine = create_engine(normalize_database_url(database_url))
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM receipts")).scalar_one()
+            return (conn.execute(text("SELECT count(*) FROM receipts")).scalar_one(),
+                    conn.execute(text("SELECT count(*) FROM live_events "
+                                      "WHERE kind = 'receipts'")).scalar_one())
     finally:
         engine.dispose()
 
@@ -484,7 +487,7 @@ async def run_phase(name: str, residents: list[Resident], make_loop, args,
 
     async def measure_cpu() -> None:
         await asyncio.sleep(max(0.0, window[0] - time.perf_counter()))
-        receipts0 = _receipts(database_url)
+        receipts0, recounts0 = _written(database_url)
         server0, client0 = _cpu_seconds(server_pid), time.process_time()
         machine0, irq0 = _machine_cpu()
         await asyncio.sleep(max(0.0, window[1] - time.perf_counter()))
@@ -492,7 +495,8 @@ async def run_phase(name: str, residents: list[Resident], make_loop, args,
         phase.client_cpu = time.process_time() - client0
         machine1, irq1 = _machine_cpu()
         phase.machine_cpu, phase.irq_cpu = machine1 - machine0, irq1 - irq0
-        phase.receipts_written = _receipts(database_url) - receipts0
+        receipts1, recounts1 = _written(database_url)
+        phase.receipts_written, phase.recounts = receipts1 - receipts0, recounts1 - recounts0
 
     rngs = [random.Random(f"{name}-{i}") for i in range(len(residents))]
     await asyncio.gather(measure_cpu(), *(make_loop(r, phase, window, rng)
@@ -625,7 +629,8 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
     iterations = len(read.latencies.get("open  GET /circulars/<cid>", []))
     print(f"  read-path iterations/s: {iterations / read.seconds:.1f}; first reads (receipts "
           f"written) in the window: {read.receipts_written} of "
-          f"{len(read.latencies.get('read  POST /circulars/<cid>/read', []))} read POSTs")
+          f"{len(read.latencies.get('read  POST /circulars/<cid>/read', []))} read POSTs; "
+          f"leaders' counter recounts: {read.recounts}")
     if args.timeline:
         print_timeline(read, args.timeline)
     if args.worker_times_log:

@@ -46,12 +46,12 @@ from read_path import (  # noqa: E402
     SECRET_KEY,
     _cpu_model,
     _cpu_seconds,
-    _percentile,
     create_database,
     start_server,
     stop_server,
     wait_for_quiet_machine,
 )
+from stats import percentile  # noqa: E402
 
 from tests import nginx_front as front  # noqa: E402
 
@@ -181,7 +181,7 @@ def main() -> int:
                         help="mean pause after each response (exponential): 0 = saturate; "
                              "1000 = 200 people each reloading about once a second")
     args = parser.parse_args()
-    args.http_slots = 0
+    args.http_slots, args.worker_times_log = 0, None  # read_path.start_server's experiments: off
     use_front = args.front == "nginx" or (args.front == "auto" and front.nginx_binary())
     headers = {"Accept-Encoding": "gzip", "Accept-Language": "ja"}
 
@@ -246,11 +246,11 @@ def report(args, summary: str, setups: list[Setup]) -> int:
         for result in setup.results:
             values = sorted(result.latencies)
             rps = len(values) / result.seconds if result.seconds else 0.0
-            p99 = _percentile(values, 0.99) * 1000
+            p99 = percentile(values, 0.99) * 1000
             if result not in statics:
                 ok = ok and p99 < TARGET_P99_MS and result.errors == 0
             print(f"  {result.name + ' ' + result.path:<28.28} {result.bytes_per_response:>7} "
-                  f"{rps:>8.1f} {_percentile(values, 0.5) * 1000:>8.1f} {p99:>8.1f} "
+                  f"{rps:>8.1f} {percentile(values, 0.5) * 1000:>8.1f} {p99:>8.1f} "
                   f"{rps / baseline if baseline else 0:>9.2f} {result.errors:>6} "
                   f"{result.server_cpu / (result.seconds * cores) if result.seconds else 0:>10.0%}")
         print(f"  target: p99 < {TARGET_P99_MS:.0f} ms for portal, CAP and Atom: "

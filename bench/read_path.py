@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402  (bench/, on sys.path as the script's directory)
 import worker_times  # noqa: E402
+from stats import percentile  # noqa: E402
 
 PASSWORD = "bench-password-1"
 SECRET_KEY = "bench-secret-key-" + uuid.uuid4().hex
@@ -247,7 +248,7 @@ def start_server(args, url: str, tmp: Path, proxy_hops: int = 0) -> Server:
         "CHOUNAIKAI_PUSH_WORKER": "off",
         "CHOUNAIKAI_PROXY_HOPS": str(proxy_hops),  # 1 behind bench/front.py's nginx
         "BENCH_HTTP_SLOTS": str(args.http_slots or ""),
-        worker_times.ENV: str(getattr(args, "worker_times_log", None) or ""),  # portal.py: none
+        worker_times.ENV: str(args.worker_times_log or ""),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
     }
     env.pop("REDIS_URL", None)
@@ -540,17 +541,10 @@ async def drive(args, server: Server, seeded: Seeded, database_url: str
 
 # --------------------------------------------------------------------------- report
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, int(round(q * len(sorted_values) + 0.5)) - 1))
-    return sorted_values[rank]
-
-
 def _row(label: str, values: list[float], errors: int, seconds: float) -> str:
     values = sorted(values)
     return (f"  {label:<36} {len(values):>8} {len(values) / seconds:>9.1f} "
-            f"{_percentile(values, 0.50) * 1000:>8.1f} {_percentile(values, 0.99) * 1000:>8.1f} "
+            f"{percentile(values, 0.50) * 1000:>8.1f} {percentile(values, 0.99) * 1000:>8.1f} "
             f"{errors:>7}")
 
 
@@ -565,8 +559,8 @@ def print_timeline(phase: Phase, step: float) -> None:
         latencies = sorted(latency for latency, _label in slices[index])
         posts = sum(1 for _latency, label in slices[index] if label.startswith("read"))
         print(f"    {index * step:>6.0f} {len(latencies) / step:>8.0f} "
-              f"{_percentile(latencies, 0.50) * 1000:>7.1f} "
-              f"{_percentile(latencies, 0.99) * 1000:>7.1f} {posts:>10}")
+              f"{percentile(latencies, 0.50) * 1000:>7.1f} "
+              f"{percentile(latencies, 0.99) * 1000:>7.1f} {posts:>10}")
 
 
 def _cpu_model() -> str:
@@ -616,7 +610,7 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
     bare_rps = len(bare.all_latencies()) / bare.seconds
     read_rps = len(read.all_latencies()) / read.seconds
     ratio = read_rps / bare_rps if bare_rps else 0.0
-    read_p99 = _percentile(sorted(read.all_latencies()), 0.99) * 1000
+    read_p99 = percentile(sorted(read.all_latencies()), 0.99) * 1000
     ok_ratio, ok_p99 = ratio >= TARGET_RATIO, read_p99 < TARGET_P99_MS
     if args.think_ms:
         print(f"  ratio read path / bare throughput: {ratio:.2f}  (not a capacity ratio: with "

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stats import percentile
+
 from chounaikai.replay import ReplayPages
 
 ENV = "BENCH_WORKER_TIMES"
@@ -132,11 +134,6 @@ def step_of(method: str, path: str) -> str:
     return "other"
 
 
-def _quantile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[max(0, min(len(values) - 1, int(round(q * len(values) + 0.5)) - 1))]
-
-
 def print_report(path: Path, window: tuple[float, float], seconds: float) -> None:
     """The read path's measured window as the workers saw it."""
     rows = read_lines(path, window) if path.exists() else []
@@ -154,10 +151,11 @@ def print_report(path: Path, window: tuple[float, float], seconds: float) -> Non
           f" {'wall p99':>8} {'CPU s':>6} {'share':>6} {'off-CPU s':>9}")
     for step, ran in sorted(groups, key=lambda key: (key[0], not key[1])):
         values = groups[(step, ran)]
-        walls, cpus = [row.wall_ms for row in values], [row.cpu_ms for row in values]
+        walls = sorted(row.wall_ms for row in values)
+        cpus = sorted(row.cpu_ms for row in values)
         print(f"    {step:<5} {'Flask' if ran else 'replay':<11} {len(values):>8} "
-              f"{_quantile(cpus, 0.5):>6.2f}ms {_quantile(walls, 0.5):>6.2f}ms "
-              f"{_quantile(walls, 0.99):>6.2f}ms {sum(cpus) / 1000:>6.2f} "
+              f"{percentile(cpus, 0.5):>6.2f}ms {percentile(walls, 0.5):>6.2f}ms "
+              f"{percentile(walls, 0.99):>6.2f}ms {sum(cpus) / 1000:>6.2f} "
               f"{sum(cpus) / total_cpu:>6.0%} {(sum(walls) - sum(cpus)) / 1000:>9.2f}")
     # Keep-alive connections stay with the worker that accepted them, for the whole run.
     print("    per worker (keep-alive connections stay where they were accepted):")

@@ -32,7 +32,6 @@ from flask import Flask, current_app, g, request, session
 from sqlalchemy.engine import Engine
 
 from . import pageversions, replay
-from .extensions import db
 from .models import utcnow
 
 _PENDING = "_member_page"
@@ -73,6 +72,7 @@ class Fresh:
     until: datetime
 
     def __call__(self) -> bool:
+        # A probe that could not ask the database (None) never equals what was seen.
         return utcnow() < self.until and self.probe.read_outside(self.engine) == self.seen
 
 
@@ -143,8 +143,8 @@ def _read_versions_first() -> None:
 def _offer_answer(response: Any) -> Any:
     pending: _Pending | None = g.pop(_PENDING, None)
     if pending is not None and response.status_code == 200:
-        replay.mark(request.environ, Fresh(db.engine, pending.probe, pending.seen,
-                                           pending.until), member=True)
+        fresh = Fresh(pageversions.outside_engine(), pending.probe, pending.seen, pending.until)
+        replay.mark(request.environ, fresh, member=True)
     return response
 
 

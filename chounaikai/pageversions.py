@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from flask import g, has_request_context
-from sqlalchemy import event
+from flask import Flask, current_app, g, has_request_context
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool
 
@@ -192,9 +192,11 @@ class Probe:
         sql, params = self._sql(_marker(connection.dialect.paramstyle))
         return tuple(connection.exec_driver_sql(sql, params).one())
 
-    def read_outside(self, engine: Engine) -> tuple[Any, ...]:
+    def read_outside(self, engine: Engine) -> tuple[Any, ...] | None:
         """The same before Flask runs, on a pooled driver connection of its own (no ORM,
-        no transaction of ours: SQLite answers from the latest commit)."""
+        no transaction of ours: SQLite answers from the latest commit).  None when the
+        database could not be asked (a connection :func:`outside_engine` pooled has gone
+        away): the caller renders the page instead, on a connection that was checked."""
         sql, params = self._sql(_marker(engine.dialect.paramstyle))
         connection = engine.raw_connection()
         try:
@@ -202,9 +204,50 @@ class Probe:
             cursor.execute(sql, params)
             row = tuple(cursor.fetchone())
             cursor.close()
+        except engine.dialect.loaded_dbapi.Error:
+            connection.invalidate()
+            return None
         finally:
             connection.close()
         return row
+
+
+_OUTSIDE_ENGINE = "chounaikai.page_probe_engine"
+# How these connections show in pg_stat_activity.
+PROBE_APPLICATION_NAME = "chounaikai page probe"
+_outside_lock = threading.Lock()
+
+
+def outside_engine() -> Engine:
+    """The engine :meth:`Probe.read_outside` uses for the app's database (app context).
+
+    SQLite: the app's own; a query there costs microseconds in process.  PostgreSQL: a
+    small engine of its own in autocommit mode and without the pre-ping.  A probe is
+    then one round trip, where a connection of the app's engine costs four (the
+    pre-ping's BEGIN and SELECT 1, the probe, the ROLLBACK when it goes back to the
+    pool), and the read-path bench's replays spent most of their time waiting on
+    those.  One SELECT needs no transaction around it: it sees one committed state.
+    """
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return engine
+    extensions = current_app.extensions
+    found: Engine | None = extensions.get(_OUTSIDE_ENGINE)
+    if found is None:
+        with _outside_lock:
+            found = extensions.get(_OUTSIDE_ENGINE)
+            if found is None:
+                found = extensions[_OUTSIDE_ENGINE] = create_engine(
+                    engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8,
+                    connect_args={"application_name": PROBE_APPLICATION_NAME})
+    return found
+
+
+def dispose_outside_engine(app: Flask) -> None:
+    """Close the connections :func:`outside_engine` pooled for ``app`` (tests, shutdown)."""
+    found: Engine | None = app.extensions.pop(_OUTSIDE_ENGINE, None)
+    if found is not None:
+        found.dispose()
 
 
 def _marker(paramstyle: str) -> str:

@@ -9,12 +9,13 @@ services and forms) and, once, behind its back with plain SQL.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
-from chounaikai import memberpages
+from chounaikai import memberpages, pageversions
 from chounaikai.associations import services as associations
 from chounaikai.circulars import reader
 from chounaikai.circulars import services as circulars
@@ -337,3 +338,41 @@ def test_an_inbox_is_rendered_once_for_its_members_but_each_sees_their_own_marks
 
 def fetch_post_with(client, url: str, token: str):
     return client.post(url, headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def test_a_replay_check_whose_connection_the_database_ended_renders_the_page(
+        app, town, factory, flask_calls):
+    """PostgreSQL: replay checks run on a pool of their own without a pre-ping
+    (pageversions.outside_engine).  A connection the server ended on them is caught:
+    the page is rendered by Flask, and the next visit is replayed again."""
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite replay checks use the app's own engine")
+    factory.circular(town["association"], title="断線のあとの回覧")
+    resident = client_for(app, town["in_one"].user)
+    resident.get(inbox_url(town))
+    calls = flask_calls.calls
+    assert "断線のあとの回覧" in html(resident.get(inbox_url(town)))
+    assert flask_calls.calls == calls  # replayed: the probe pool holds a connection now
+
+    probes = text("SELECT pid FROM pg_stat_activity WHERE application_name = :name "
+                  "AND datname = current_database()")
+    with app.app_context():
+        pids = db.session.scalars(probes, {"name": pageversions.PROBE_APPLICATION_NAME}).all()
+        assert pids
+        for pid in pids:
+            db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        deadline = time.monotonic() + 10
+        while db.session.scalars(probes, {"name": pageversions.PROBE_APPLICATION_NAME}).all():
+            assert time.monotonic() < deadline, "the probe connections did not end"
+            db.session.rollback()  # a fresh snapshot of pg_stat_activity
+            time.sleep(0.05)
+        db.session.rollback()
+
+    after = resident.get(inbox_url(town))
+    assert after.status_code == 200
+    assert "断線のあとの回覧" in html(after)
+    assert flask_calls.calls == calls + 1  # the check failed: Flask rendered it
+    resident.get(inbox_url(town))
+    assert flask_calls.calls == calls + 1  # and the pool reconnected for the next check

@@ -228,6 +228,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from chounaikai import create_app
+    from chounaikai.database import dispose_engines
     from chounaikai.extensions import db
     from chounaikai.models import utcnow
     from chounaikai.push import fanout, vapid, workers
@@ -286,8 +287,7 @@ def main() -> None:
         if got < args.n:
             raise SystemExit(f"only {got} of {args.n} messages arrived")
     finally:
-        with app.app_context():
-            db.engine.dispose()
+        dispose_engines(app)
         fake.terminate()
         fake.wait(10)
         drop()

@@ -114,9 +114,8 @@ def main() -> None:
                       f"({mode}), {counts[label]} SQL statements")
             if not args.no_profile:
                 pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
-            with app.app_context():
-                from chounaikai.extensions import db
-                db.engine.dispose()
+            from chounaikai.database import dispose_engines
+            dispose_engines(app)
         finally:
             drop()
 

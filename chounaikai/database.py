@@ -172,3 +172,14 @@ def init_app(app: Flask) -> None:
         else:
             db.session.rollback()
         return response
+
+
+def dispose_engines(app: Flask) -> None:
+    """Close every connection ``app`` pooled: its engine's and the replay checks' own
+    (:func:`chounaikai.pageversions.outside_engine`).  Tests and bench scripts call it
+    before they drop a database or let an app go."""
+    from . import pageversions  # pageversions needs the models; they need this module
+
+    pageversions.dispose_outside_engine(app)
+    with app.app_context():
+        db.engine.dispose()

@@ -10,7 +10,8 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from chounaikai import create_app, pageversions
+from chounaikai import create_app
+from chounaikai.database import dispose_engines
 from chounaikai.extensions import db, limiter
 from tests import dbutil
 from tests.factories import Factory
@@ -43,9 +44,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with app.app_context():
         upgrade()
     yield app
-    pageversions.dispose_outside_engine(app)
-    with app.app_context():
-        db.engine.dispose()
+    dispose_engines(app)
 
 
 def _empty_tables() -> None:

@@ -16,6 +16,7 @@ from chounaikai import (
     create_app,
     models,  # noqa: F401 - registers every table on db.metadata
 )
+from chounaikai.database import dispose_engines
 from chounaikai.extensions import db
 from tests import dbutil
 
@@ -56,8 +57,7 @@ def scratch_app(tmp_path: Path) -> Iterator[Flask]:
         app = create_app({"TESTING": True, "SECRET_KEY": "migration-test", "DATABASE_URL": url,
                           "UPLOAD_FOLDER": str(tmp_path / "uploads")})
         yield app
-        with app.app_context():
-            db.engine.dispose()
+        dispose_engines(app)
 
 
 def _tables(app: Flask) -> set[str]:

@@ -254,7 +254,7 @@ def test_forwarded_addresses_are_trusted_only_behind_a_configured_proxy(
     from flask import request
 
     from chounaikai import create_app
-    from chounaikai.extensions import db
+    from chounaikai.database import dispose_engines
 
     app = create_app({"TESTING": True, "SECRET_KEY": "proxy-test", "DATABASE_URL": database_url,
                       "UPLOAD_FOLDER": str(tmp_path), "PROXY_HOPS": hops})
@@ -264,5 +264,4 @@ def test_forwarded_addresses_are_trusted_only_behind_a_configured_proxy(
             "X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
         assert response.get_data(as_text=True) == expected
     finally:
-        with app.app_context():
-            db.engine.dispose()  # its own pool: no connection left for the GC to find
+        dispose_engines(app)  # its own pools: no connection left for the GC to find

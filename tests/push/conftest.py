@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert
 
+from chounaikai.database import dispose_engines
 from chounaikai.extensions import db
 from chounaikai.models import PushSubscription
 from chounaikai.push import vapid
@@ -110,8 +111,7 @@ def rq_app(app: Flask, database_url: str, redis_url: str, queue_prefix: str) -> 
         "RATELIMIT_STORAGE_URI": "memory://",
     })
     yield second
-    with second.app_context():
-        db.engine.dispose()
+    dispose_engines(second)
     client = second.extensions.get("chounaikai_push_redis")
     if client is not None:
         client.close()

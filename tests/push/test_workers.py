@@ -7,6 +7,7 @@ import time
 import pytest
 from rq import Queue, SimpleWorker
 
+from chounaikai.database import dispose_engines
 from chounaikai.extensions import db
 from chounaikai.models import MemberRole, Notification, Priority
 from chounaikai.push import workers
@@ -121,8 +122,7 @@ def thread_app(app, database_url):
     if thread is not None:
         thread.stop()
         thread.join(10)
-    with second.app_context():
-        db.engine.dispose()
+    dispose_engines(second)
 
 
 def test_embedded_thread_starts_on_first_request_and_wakes_on_commit(thread_app, people,

@@ -90,17 +90,30 @@ def lock_rooms(rooms: Iterable[str]) -> None:
     """Serialize writers of these rooms until the transaction ends (PostgreSQL only).
 
     Call it before computing counts that go into an event, so the counts include
-    every earlier committed change.  Re-locking a room already held is free.
+    every earlier committed change.  Re-locking a room already held costs nothing: the
+    keys this transaction took are remembered, and a first read (which locks its
+    reader's room for the count, then again to record the event) asks once.
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return  # SQLite: BEGIN IMMEDIATE already serializes every writer
-    keys = sorted({_lock_key(room) for room in rooms})
+    session = db.session()
+    session.connection()  # begins the transaction the locks belong to
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    held: tuple[Any, set[int]] | None = session.info.get(_HELD_LOCKS)
+    if held is None or held[0] is not transaction:
+        # Another transaction's (or a savepoint's, whose rollback may release them).
+        held = session.info[_HELD_LOCKS] = (transaction, set())
+    keys = sorted({_lock_key(room) for room in rooms} - held[1])
     if not keys:
         return
     # A sorted subquery (not flattened by the planner) takes the locks in key order.
     stmt = text("SELECT count(pg_advisory_xact_lock(k)) FROM "
                 "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered")
-    db.session.execute(stmt, {"keys": keys})
+    session.execute(stmt, {"keys": keys})
+    held[1].update(keys)
+
+
+_HELD_LOCKS = "chounaikai.live_held_locks"  # Session.info: (transaction, its lock keys)
 
 
 def _latest(rooms: Sequence[str]) -> dict[str, int]:

@@ -548,19 +548,25 @@ def _row(label: str, values: list[float], errors: int, seconds: float) -> str:
             f"{errors:>7}")
 
 
-def print_timeline(phase: Phase, step: float) -> None:
-    """The read path's window in slices of ``step`` seconds: where its tail comes from."""
+def print_timeline(phase: Phase, step: float, log: Path | None = None) -> None:
+    """The read path's window in slices of ``step`` seconds: where its tail comes from.
+    With the workers' lines (``log``, --worker-times) also how busy they were: in the
+    app, and in Flask renders (rather than replays), as a share of their time."""
+    busy = worker_times.busy_by_slice(log, phase.window_epoch, step) if log else {}
     print(f"\n  read path over the window ({step:g} s slices):")
-    print(f"    {'from s':>6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'read POSTs':>10}")
+    print(f"    {'from s':>6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'read POSTs':>10}"
+          + (f" {'in app':>7} {'Flask':>6}" if log else ""))
     slices: dict[int, list[tuple[float, str]]] = defaultdict(list)
     for at, latency, label in phase.completions:
         slices[int(at // step)].append((latency, label))
     for index in sorted(slices):
         latencies = sorted(latency for latency, _label in slices[index])
         posts = sum(1 for _latency, label in slices[index] if label.startswith("read"))
+        in_app, flask = busy.get(index, (0.0, 0.0))
         print(f"    {index * step:>6.0f} {len(latencies) / step:>8.0f} "
               f"{percentile(latencies, 0.50) * 1000:>7.1f} "
-              f"{percentile(latencies, 0.99) * 1000:>7.1f} {posts:>10}")
+              f"{percentile(latencies, 0.99) * 1000:>7.1f} {posts:>10}"
+              + (f" {in_app:>7.0%} {flask:>6.0%}" if log else ""))
 
 
 def _cpu_model() -> str:
@@ -626,7 +632,7 @@ def report(args, server: Server, seeded: Seeded, phases: list[Phase],
           f"{len(read.latencies.get('read  POST /circulars/<cid>/read', []))} read POSTs; "
           f"leaders' counter recounts: {read.recounts}")
     if args.timeline:
-        print_timeline(read, args.timeline)
+        print_timeline(read, args.timeline, args.worker_times_log)
     if args.worker_times_log:
         worker_times.print_report(args.worker_times_log, read.window_epoch, read.seconds)
     print()

@@ -104,6 +104,7 @@ class RequestTimes:
 @dataclass(frozen=True)
 class Line:
     pid: int
+    end: float  # epoch seconds
     wall_ms: float
     cpu_ms: float
     flask_ran: bool
@@ -117,7 +118,7 @@ def read_lines(path: Path, window: tuple[float, float]) -> list[Line]:
     for text in path.read_text(encoding="utf-8").splitlines():
         pid, end, wall, cpu, ran, port, method, request_path = text.split(" ", 7)
         if window[0] <= float(end) <= window[1]:
-            rows.append(Line(int(pid), float(wall), float(cpu), ran == "1", port,
+            rows.append(Line(int(pid), float(end), float(wall), float(cpu), ran == "1", port,
                              step_of(method, request_path)))
     return rows
 
@@ -132,6 +133,23 @@ def step_of(method: str, path: str) -> str:
     if path.startswith("/bare"):
         return "bare"
     return "other"
+
+
+def busy_by_slice(path: Path, window: tuple[float, float],
+                  step: float) -> dict[int, tuple[float, float]]:
+    """``{slice: (in the app, in Flask)}``: the workers' wall time spent in the app, and
+    in Flask renders, per slice of ``step`` seconds from the window's start, as a
+    fraction of all workers' time (a request counts in the slice it ended in)."""
+    rows = read_lines(path, window) if path.exists() else []
+    workers = len({row.pid for row in rows}) or 1
+    busy: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        sums = busy[int((row.end - window[0]) // step)]
+        sums[0] += row.wall_ms
+        if row.flask_ran:
+            sums[1] += row.wall_ms
+    span_ms = step * 1000 * workers
+    return {index: (app / span_ms, flask / span_ms) for index, (app, flask) in busy.items()}
 
 
 def print_report(path: Path, window: tuple[float, float], seconds: float) -> None:

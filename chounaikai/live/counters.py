@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 
 from flask import Flask, current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from ..extensions import db
-from ..models import Circular, LiveCountsDue, utcnow
+from ..models import LiveCountsDue, utcnow
 from . import counts
 from .rooms import leaders_room
 from .service import Event, lock_rooms, record
@@ -68,31 +69,40 @@ def announce(audience: counts.Audience) -> None:
 def announce_due(limit: int = BATCH, skip: set[int] | None = None) -> int:
     """Announce up to ``limit`` due circulars in the current transaction (the caller
     commits); returns how many.  ``skip``: ids announced this tick already, left for the
-    next one; the ids announced now are added to it.  Two processes never take the same
-    row: PostgreSQL skips rows another one has locked, SQLite has one writer."""
-    oldest = (select(LiveCountsDue.circular_id).group_by(LiveCountsDue.circular_id)
-              .order_by(func.min(LiveCountsDue.id)).limit(limit))
-    if skip:
-        oldest = oldest.where(LiveCountsDue.circular_id.not_in(list(skip)))
-    wanted = list(db.session.scalars(oldest))
-    if not wanted:
-        return 0
-    marks = select(LiveCountsDue.id, LiveCountsDue.circular_id).where(
-        LiveCountsDue.circular_id.in_(wanted))
-    if db.session.get_bind().dialect.name == "postgresql":
-        marks = marks.with_for_update(skip_locked=True)
-    taken = db.session.execute(marks).all()
-    if not taken:
-        return 0  # another process's tick has them
-    # Only the marks taken here: those written since (or another process's) stay due.
-    db.session.execute(delete(LiveCountsDue).where(
-        LiveCountsDue.id.in_([mark_id for mark_id, _ in taken])))
-    ids = sorted({circular_id for _, circular_id in taken})
-    for circular in db.session.scalars(select(Circular).where(Circular.id.in_(ids))):
-        announce(counts.Audience.of(circular))
-    if skip is not None:
-        skip.update(ids)
-    return len(ids)
+    next one; the ids announced now are added to it."""
+    announced = 0
+    for _ in range(limit):
+        circular_id = _take_due(skip or ())
+        if circular_id is None:
+            break
+        audience = counts.Audience.load(circular_id)
+        if audience is not None:  # None: deleted since (its marks went with it)
+            announce(audience)
+        if skip is not None:
+            skip.add(circular_id)
+        announced += 1
+    return announced
+
+
+def _take_due(skip: Iterable[int]) -> int | None:
+    """Delete the marks of the circular marked due longest ago, in one statement; its id
+    (None: nothing due).  Only the marks taken here: those written since, or locked by
+    another process's recount (PostgreSQL skips them), stay due.  SQLite has one writer,
+    and ignores the FOR UPDATE."""
+    taken = db.session.connection().execute(_TAKE_DUE, {"skip": sorted(skip)}).scalars()
+    return next(iter(taken), None)
+
+
+_OLDEST_DUE = (select(LiveCountsDue.circular_id)
+               .where(LiveCountsDue.circular_id.not_in(bindparam("skip", expanding=True)))
+               .order_by(LiveCountsDue.id).limit(1)
+               .with_for_update(skip_locked=True).scalar_subquery())
+# Built once: on SQLite it runs under the write lock, which readers' first reads wait for.
+_TAKE_DUE = (delete(LiveCountsDue)
+             .where(LiveCountsDue.id.in_(
+                 select(LiveCountsDue.id).where(LiveCountsDue.circular_id == _OLDEST_DUE)
+                 .with_for_update(skip_locked=True)))
+             .returning(LiveCountsDue.circular_id))
 
 
 class CounterThread(threading.Thread):

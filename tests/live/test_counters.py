@@ -93,3 +93,29 @@ def test_a_read_still_uncommitted_during_a_recount_is_counted_at_the_next_tick(a
     assert _announce(app) == 1
     assert [e["members_read"] for e in _leader_events(app, town)] == [1, 2]
     assert count(app, LiveCountsDue) == 0
+
+
+def test_a_recount_of_a_circular_for_some_blocks_counts_those_blocks_only(app, town, factory):
+    """The recount loads the audience in one statement (counts.Audience.load): the same
+    as the circular's own (Audience.of), for everyone and for chosen blocks."""
+    from chounaikai.live.counts import Audience
+    from chounaikai.models import Circular
+
+    both = factory.circular(town.association, title="1班と2班へ", blocks=[town.block2, town.block1])
+    one = factory.circular(town.association, title="2班だけへ", blocks=[town.block2])
+    with app.app_context():
+        for circular_id in (town.circular.id, both.id, one.id):
+            assert Audience.load(circular_id) == Audience.of(db.session.get(Circular, circular_id))
+        assert Audience.load(one.id).block_ids == (town.block2.id,)
+        assert Audience.load(town.circular.id).block_ids is None
+        assert Audience.load(10**9) is None
+
+    # 1班's resident is not in its audience; 2班's neighbour is.
+    for member, status in ((town.resident, 404), (town.neighbor, 200)):
+        response = fetch_post(client_for(app, member.user), f"/circulars/{one.id}/read")
+        assert response.status_code == status
+    assert _announce(app) == 1
+    [event] = _leader_events(app, town)
+    assert event["circular_id"] == one.id
+    assert [b["block_id"] for b in event["blocks"]] == [town.block2.id]
+    assert (event["members"], event["members_read"]) == (1, 1)  # the 2班 neighbour only

@@ -53,6 +53,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         url, drop = read_path.create_database(args.database, tmp, args.postgres_url)
+        app = None
         try:
             seeded = read_path.migrate_and_seed(url, tmp)
             app = create_app({"DATABASE_URL": url, "SECRET_KEY": read_path.SECRET_KEY,
@@ -114,9 +115,12 @@ def main() -> None:
                       f"({mode}), {counts[label]} SQL statements")
             if not args.no_profile:
                 pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
-            from chounaikai.database import dispose_engines
-            dispose_engines(app)
         finally:
+            if app is not None:
+                from chounaikai.database import dispose_engines
+                from chounaikai.live import counters
+                counters.stop_thread(app)  # its next tick would find the database dropped
+                dispose_engines(app)
             drop()
 
 

@@ -145,3 +145,13 @@ def start_thread(app: Flask) -> CounterThread | None:
             thread = state["thread"] = CounterThread(app)
             thread.start()
     return thread
+
+
+def stop_thread(app: Flask, timeout: float = 10.0) -> None:
+    """Stop this process's counter thread, if one runs, and wait for its tick to end
+    (a script about to drop its database; gunicorn's workers just exit)."""
+    state = app.extensions.get(_THREAD_KEY)
+    thread = state and state["thread"]
+    if thread is not None:
+        thread.stopping.set()
+        thread.join(timeout)

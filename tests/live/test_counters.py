@@ -119,3 +119,15 @@ def test_a_recount_of_a_circular_for_some_blocks_counts_those_blocks_only(app, t
     assert event["circular_id"] == one.id
     assert [b["block_id"] for b in event["blocks"]] == [town.block2.id]
     assert (event["members"], event["members_read"]) == (1, 1)  # the 2班 neighbour only
+
+
+def test_stop_thread_ends_a_running_counter_thread(app, monkeypatch):
+    """Scripts stop it before they drop their database (bench/profile_read_path.py)."""
+    monkeypatch.setitem(app.config, "LIVE_COUNTS_SECONDS", 0.05)
+    thread = counters.CounterThread(app)
+    monkeypatch.setitem(app.extensions, counters._THREAD_KEY, {"lock": None, "thread": thread})
+    thread.start()
+    assert thread.is_alive()
+    counters.stop_thread(app)
+    assert not thread.is_alive()
+    counters.stop_thread(app)  # again: nothing to stop, no error

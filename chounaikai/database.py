@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from . import pageversions
 from .extensions import db
 from .sqlite_writer import QueuedWriterConnection
 
@@ -178,8 +179,6 @@ def dispose_engines(app: Flask) -> None:
     """Close every connection ``app`` pooled: its engine's and the replay checks' own
     (:func:`chounaikai.pageversions.outside_engine`).  Tests and bench scripts call it
     before they drop a database or let an app go."""
-    from . import pageversions  # pageversions needs the models; they need this module
-
     pageversions.dispose_outside_engine(app)
     with app.app_context():
         db.engine.dispose()
